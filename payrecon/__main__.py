@@ -1,0 +1,5 @@
+"""``python -m payrecon`` is the ``payrecon`` command."""
+
+from payrecon.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""The ``payrecon`` command: argument parsing, and the one place that maps errors to exit codes.
+
+Each ``_cmd_*`` function does one command's work by calling the library; none of them prints a
+traceback or decides an exit code of its own. Exit codes (``interface.md``): 0 done (discrepancies
+are not an error), 2 bad input or usage, 3 the platform could not be reached or refused the
+credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from payrecon import __version__
+from payrecon.errors import (
+    ConfigError,
+    CredentialsError,
+    InputError,
+    PayreconError,
+    StoreError,
+    TransportError,
+)
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_PLATFORM = 3
+
+log = logging.getLogger("payrecon")
+
+
+def _add_platform_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--base-url", help="platform base URL or preset (default: $PAYRECON_BASE_URL)")
+
+
+def _add_store_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", type=Path, default=Path("payrecon.db"), help="SQLite store path")
+    p.add_argument("--no-store", action="store_true", help="do not read or write a store")
+    p.add_argument("--refresh", action="store_true", help="refetch payouts the store knows as final")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="payrecon",
+        description="Fetch payout statuses from AOPay / EchelonPay and reconcile them with a ledger.",
+    )
+    parser.add_argument("--version", action="version", version=f"payrecon {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("fetch", help="fetch the status of every payout id in a file")
+    p.add_argument("ids", type=Path, help="text file (one id a line) or CSV with an id_payout column")
+    p.add_argument("--out", type=Path, required=True, help="statuses table (.csv or .parquet)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_platform_options(p)
+    _add_store_options(p)
+    p.set_defaults(func=_cmd_fetch)
+
+    p = sub.add_parser("reconcile", help="reconcile a ledger export against the platform")
+    p.add_argument("ledger", type=Path, help="ledger export (.csv, .xlsx or .parquet)")
+    p.add_argument("--out", type=Path, required=True, help="folder for rows.csv, summary.csv, report.html")
+    p.add_argument("--mapping", type=Path, help="TOML mapping of the ledger's columns")
+    p.add_argument("--ids", type=Path, help="ids of payouts the platform has (the ledger may lack them)")
+    p.add_argument("--statuses", type=Path, help="read the statuses table from this file; no fetching")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_platform_options(p)
+    _add_store_options(p)
+    p.set_defaults(func=_cmd_reconcile)
+
+    p = sub.add_parser("sandbox", help="run the local platform emulator in the foreground")
+    p.add_argument("--port", type=int, default=0, help="port (0 or none: a free one)")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    p.set_defaults(func=_cmd_sandbox)
+
+    p = sub.add_parser("callbacks", help="receive the platform's callbacks into the store")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    _add_platform_options(p)
+    p.add_argument("--store", type=Path, default=Path("payrecon.db"))
+    p.set_defaults(func=_cmd_callbacks)
+
+    p = sub.add_parser("show", help="one payout's story: detail, history, callbacks, ledger rows")
+    p.add_argument("id_payout")
+    p.add_argument("--ledger", type=Path)
+    p.add_argument("--mapping", type=Path)
+    _add_platform_options(p)
+    p.add_argument("--store", type=Path, default=Path("payrecon.db"))
+    p.set_defaults(func=_cmd_show)
+
+    p = sub.add_parser("demo", help="the whole job on the embedded sandbox and sample data")
+    p.add_argument("--out", type=Path, default=Path("reports/demo"))
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    raise NotImplementedError("fetch")
+
+
+def _cmd_reconcile(args: argparse.Namespace) -> int:
+    raise NotImplementedError("reconcile")
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    raise NotImplementedError("sandbox")
+
+
+def _cmd_callbacks(args: argparse.Namespace) -> int:
+    raise NotImplementedError("callbacks")
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    raise NotImplementedError("show")
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    raise NotImplementedError("demo")
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.WARNING - 10 * min(verbosity, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # usage errors exit 2 through argparse
+    _configure_logging(args.verbose)
+    try:
+        return int(args.func(args))
+    except (InputError, ConfigError, StoreError) as exc:
+        print(f"payrecon: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (TransportError, CredentialsError) as exc:
+        print(f"payrecon: platform: {exc}", file=sys.stderr)
+        return EXIT_PLATFORM
+    except PayreconError as exc:
+        print(f"payrecon: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("payrecon: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,193 @@
+"""Every way payrecon can fail, in one tree.
+
+::
+
+    PayreconError
+    ├── ConfigError               settings missing or malformed (no base URL, no credentials)
+    ├── InputError                a user's file is bad; ``problems`` name file, row and column
+    ├── StoreError                the SQLite store is locked, corrupted or belongs elsewhere
+    └── PlatformError             the platform answered something other than success, or nothing
+        ├── TransportError        no answer: connection refused, reset, DNS, timeout
+        ├── CredentialsError      the merchant code or secret was refused (POST /auth-tokens)
+        ├── TokenRequestRejected  a token request refused for its content (e.g. too many operations)
+        └── APIError              an HTTP error answer from a business endpoint
+            ├── BadRequest            400: the request broke the schema
+            ├── Unauthorized          401: token missing, malformed or expired
+            ├── Forbidden             403: the token does not name this operation
+            ├── BusinessError         406: ``code`` (and ``attr_code``) say why
+            ├── DuplicatePayout       409: the Merchant Order ID is already used
+            ├── PayoutNotFound        410: the platform has no payout with this id
+            ├── RateLimited           429: ``retry_after`` seconds, when the platform said
+            └── ServerError           5xx
+
+The CLI maps these to exit codes in one place (``payrecon.cli``): ``InputError`` and
+``ConfigError`` are 2, ``TransportError`` and ``CredentialsError`` are 3.
+
+Errors carry what a person needs to act (method, path, status, code) and never a request body,
+header or token: the secret and bearer tokens must not reach a traceback or a log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class PayreconError(Exception):
+    """Base of every error payrecon raises on purpose."""
+
+
+class ConfigError(PayreconError):
+    """Settings are missing or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One bad cell or line in a user's file. ``row`` is the 1-based line in the file."""
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column is not None:
+            where += f", column {self.column!r}"
+        return f"{where}: {self.message}"
+
+
+class InputError(PayreconError):
+    """A user's file or argument is bad. Lists the first problems and how many there are in all."""
+
+    shown = 20
+
+    def __init__(self, summary: str, problems: Sequence[Problem] = ()) -> None:
+        self.summary = summary
+        self.problems = tuple(problems)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if not self.problems:
+            return self.summary
+        lines = [f"{self.summary} ({len(self.problems)} problem(s))"]
+        lines += [f"  {p}" for p in self.problems[: self.shown]]
+        if len(self.problems) > self.shown:
+            lines.append(f"  ... and {len(self.problems) - self.shown} more")
+        return "\n".join(lines)
+
+
+class StoreError(PayreconError):
+    """The store cannot be used: locked by another writer, corrupted, or scoped to another platform."""
+
+
+class PlatformError(PayreconError):
+    """The platform did not answer with success. ``method`` and ``path`` name the call."""
+
+    def __init__(self, message: str, *, method: str = "", path: str = "") -> None:
+        self.method = method
+        self.path = path
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        msg = super().__str__()
+        return f"{msg} ({self.method} {self.path})" if self.method else msg
+
+
+class TransportError(PlatformError):
+    """No HTTP answer at all: the platform could not be reached, or timed out."""
+
+
+class CredentialsError(PlatformError):
+    """The merchant code or secret was refused; retrying cannot help."""
+
+
+class TokenRequestRejected(PlatformError):
+    """POST /auth-tokens refused the request itself (not the credentials), e.g. too many operations."""
+
+    def __init__(self, message: str, *, status: int, code: str | None = None, path: str = "") -> None:
+        self.status = status
+        self.code = code
+        super().__init__(message, method="POST", path=path or "/auth-tokens")
+
+
+class APIError(PlatformError):
+    """An HTTP error answer from a business endpoint."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str = "",
+        path: str = "",
+        code: str | None = None,
+        attr_code: str | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.attr_code = attr_code
+        super().__init__(message, method=method, path=path)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status}, code={self.code!r}, path={self.path!r})"
+
+
+class BadRequest(APIError):
+    """400: the request broke the platform's schema."""
+
+
+class Unauthorized(APIError):
+    """401: the bearer token is missing, malformed or expired."""
+
+
+class Forbidden(APIError):
+    """403: the token does not name this operation."""
+
+
+class BusinessError(APIError):
+    """406: business validation failed; ``code`` is the platform's reason."""
+
+
+class DuplicatePayout(APIError):
+    """409: the Merchant Order ID is already used; the payout was not accepted again."""
+
+
+class PayoutNotFound(APIError):
+    """410 Gone: the platform has no payout with this Merchant Order ID."""
+
+
+class RateLimited(APIError):
+    """429: too many requests. ``retry_after`` is in seconds, when the platform said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class ServerError(APIError):
+    """5xx: the platform failed; worth retrying."""
+
+
+__all__ = [
+    "APIError",
+    "BadRequest",
+    "BusinessError",
+    "ConfigError",
+    "CredentialsError",
+    "DuplicatePayout",
+    "Forbidden",
+    "InputError",
+    "PayoutNotFound",
+    "PayreconError",
+    "PlatformError",
+    "Problem",
+    "RateLimited",
+    "ServerError",
+    "StoreError",
+    "TokenRequestRejected",
+    "TransportError",
+    "Unauthorized",
+]

@@ -1,0 +1,156 @@
+"""The statuses table: its columns, their dtypes, and its round trip through CSV and Parquet.
+
+Money is ``decimal128(30, 8)`` in pyarrow: exact, summable in one vectorised call, and a value that
+would need more than 8 fraction digits fails loudly rather than being rounded. Every column has
+the same dtype whatever mix of answers came back (all errors, all successes, empty), so code that
+reads the table never has to guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from payrecon.records import FetchOutcome
+
+MONEY_TYPE = pa.decimal128(30, 8)
+MONEY = pd.ArrowDtype(MONEY_TYPE)
+STRING = pd.StringDtype("pyarrow")
+TIMESTAMP = "datetime64[us, UTC]"
+
+#: The statuses table of ``interface.md``, in order, then payrecon's extra columns.
+STATUS_COLUMNS: dict[str, Any] = {
+    "id_payout": STRING,
+    "status": STRING,
+    "amount": MONEY,
+    "currency": STRING,
+    "fee_amount": MONEY,
+    "fee_currency": STRING,
+    "payment_method_code": STRING,
+    "created_at": TIMESTAMP,
+    "processed_at": TIMESTAMP,
+    "is_test": "boolean",
+    "failure_reason_code": STRING,
+    "http_status": "Int64",
+    "error": STRING,
+    # extras: useful in investigations, not part of the binding interface
+    "id_payment": STRING,
+    "reference": STRING,
+    "failure_message": STRING,
+    "processor_status": STRING,
+    "from_store": "boolean",
+}
+MONEY_COLUMNS = tuple(c for c, t in STATUS_COLUMNS.items() if t is MONEY)
+TIME_COLUMNS = tuple(c for c, t in STATUS_COLUMNS.items() if t == TIMESTAMP)
+
+
+def money_series(values: Iterable[Decimal | str | None], name: str | None = None) -> pd.Series:
+    """An exact money column from ``Decimal``s, decimal strings or ``None``."""
+    cleaned = [None if v is None or v == "" else Decimal(v) for v in values]
+    return pd.Series(pa.array(cleaned, type=MONEY_TYPE), dtype=MONEY, name=name)
+
+
+def _row(o: FetchOutcome) -> dict[str, Any]:
+    d = o.detail
+    if d is None:
+        return {"id_payout": o.id_payout, "http_status": o.http_status, "error": o.error or "",
+                "from_store": o.from_store}
+    return {
+        "id_payout": o.id_payout,
+        "status": d.status,
+        "amount": d.amount,
+        "currency": d.currency,
+        "fee_amount": d.fee_amount,
+        "fee_currency": d.fee_currency,
+        "payment_method_code": d.payment_method_code,
+        "created_at": d.created_at,
+        "processed_at": d.processed_at,
+        "is_test": d.is_test,
+        "failure_reason_code": d.failure_reason_code,
+        "http_status": o.http_status,
+        "error": o.error or "",
+        "id_payment": d.id_payment,
+        "reference": d.reference,
+        "failure_message": d.failure_message,
+        "processor_status": d.processor_status,
+        "from_store": o.from_store,
+    }
+
+
+def statuses_frame(outcomes: Iterable[FetchOutcome]) -> pd.DataFrame:
+    """The statuses table, one row per outcome in the order given."""
+    rows = [_row(o) for o in outcomes]
+    return conform({c: [r.get(c) for r in rows] for c in STATUS_COLUMNS})
+
+
+def conform(data: dict[str, list[Any]] | pd.DataFrame) -> pd.DataFrame:
+    """Coerce columns to the table's dtypes, adding any that are missing (as all-missing)."""
+    src = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    n = len(src)
+    out: dict[str, pd.Series] = {}
+    for col, dtype in STATUS_COLUMNS.items():
+        values = src[col] if col in src.columns else pd.Series([None] * n, dtype=object)
+        if dtype is MONEY:
+            out[col] = money_series(
+                [None if pd.isna(v) else v for v in values.astype(object)]
+                if values.dtype != MONEY
+                else values.astype(object).where(values.notna(), None),
+                name=col,
+            )
+            out[col].index = src.index
+        elif dtype == TIMESTAMP:
+            out[col] = pd.to_datetime(values, utc=True, format="ISO8601").astype(TIMESTAMP)
+        elif col == "error":
+            out[col] = values.astype(STRING).fillna("")
+        elif dtype == "boolean" and values.dtype != "boolean":
+            out[col] = values.map(_to_bool, na_action="ignore").astype("boolean")
+        elif dtype == "Int64" and values.dtype.kind not in "iu":
+            out[col] = pd.to_numeric(values, errors="raise").astype("Int64")
+        else:
+            out[col] = values.astype(dtype)
+    frame = pd.DataFrame(out, index=src.index)
+    extra = [c for c in src.columns if c not in STATUS_COLUMNS]
+    return pd.concat([frame, src[extra]], axis=1) if extra else frame
+
+
+_TRUE = {"true", "1", "yes", "t", "y"}
+_FALSE = {"false", "0", "no", "f", "n"}
+
+
+def _to_bool(value: object) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return None
+
+
+def write_statuses(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write the table as ``.csv`` (money as plain decimal strings) or ``.parquet`` (decimals kept)."""
+    path = Path(path)
+    if path.suffix.lower() == ".parquet":
+        frame.to_parquet(path, index=False)
+    elif path.suffix.lower() == ".csv":
+        frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+    else:
+        from payrecon.errors import InputError
+
+        raise InputError(f"{path}: the statuses table must be written as .csv or .parquet")
+
+
+def read_statuses(path: str | Path) -> pd.DataFrame:
+    """Read a table written by :func:`write_statuses` (or by hand) back with exact dtypes."""
+    path = Path(path)
+    if path.suffix.lower() == ".parquet":
+        raw = pd.read_parquet(path)
+    else:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    return conform(raw)
