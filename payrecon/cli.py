@@ -39,20 +39,24 @@ def _add_platform_options(p: argparse.ArgumentParser) -> None:
 def _add_store_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", type=Path, default=Path("payrecon.db"), help="SQLite store path")
     p.add_argument("--no-store", action="store_true", help="do not read or write a store")
-    p.add_argument("--refresh", action="store_true", help="refetch payouts the store knows as final")
+    p.add_argument(
+        "--refresh", action="store_true", help="refetch payouts the store knows as final"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="payrecon",
-        description="Fetch payout statuses from AOPay / EchelonPay and reconcile them with a ledger.",
+        description="Fetch payout statuses from AOPay / EchelonPay; reconcile them with a ledger.",
     )
     parser.add_argument("--version", action="version", version=f"payrecon {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("fetch", help="fetch the status of every payout id in a file")
-    p.add_argument("ids", type=Path, help="text file (one id a line) or CSV with an id_payout column")
+    p.add_argument(
+        "ids", type=Path, help="text file (one id a line) or CSV with an id_payout column"
+    )
     p.add_argument("--out", type=Path, required=True, help="statuses table (.csv or .parquet)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_platform_options(p)
@@ -61,10 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reconcile", help="reconcile a ledger export against the platform")
     p.add_argument("ledger", type=Path, help="ledger export (.csv, .xlsx or .parquet)")
-    p.add_argument("--out", type=Path, required=True, help="folder for rows.csv, summary.csv, report.html")
+    p.add_argument(
+        "--out", type=Path, required=True, help="folder for rows.csv, summary.csv, report.html"
+    )
     p.add_argument("--mapping", type=Path, help="TOML mapping of the ledger's columns")
-    p.add_argument("--ids", type=Path, help="ids of payouts the platform has (the ledger may lack them)")
-    p.add_argument("--statuses", type=Path, help="read the statuses table from this file; no fetching")
+    p.add_argument(
+        "--ids", type=Path, help="ids of payouts the platform has (the ledger may lack them)"
+    )
+    p.add_argument(
+        "--statuses", type=Path, help="read the statuses table from this file; no fetching"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_platform_options(p)
     _add_store_options(p)
@@ -122,7 +132,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _configure_logging(verbosity: int) -> None:
     level = logging.WARNING - 10 * min(verbosity, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -80,7 +80,7 @@ class InputError(PayreconError):
 
 
 class StoreError(PayreconError):
-    """The store cannot be used: locked by another writer, corrupted, or scoped to another platform."""
+    """The store cannot be used: locked by another writer, corrupted, or another platform's."""
 
 
 class PlatformError(PayreconError):
@@ -105,9 +105,11 @@ class CredentialsError(PlatformError):
 
 
 class TokenRequestRejected(PlatformError):
-    """POST /auth-tokens refused the request itself (not the credentials), e.g. too many operations."""
+    """POST /auth-tokens refused the request, not the credentials: e.g. too many operations."""
 
-    def __init__(self, message: str, *, status: int, code: str | None = None, path: str = "") -> None:
+    def __init__(
+        self, message: str, *, status: int, code: str | None = None, path: str = ""
+    ) -> None:
         self.status = status
         self.code = code
         super().__init__(message, method="POST", path=path or "/auth-tokens")
@@ -132,7 +134,9 @@ class APIError(PlatformError):
         super().__init__(message, method=method, path=path)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(status={self.status}, code={self.code!r}, path={self.path!r})"
+        return (
+            f"{type(self).__name__}(status={self.status}, code={self.code!r}, path={self.path!r})"
+        )
 
 
 class BadRequest(APIError):

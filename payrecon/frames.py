@@ -58,8 +58,12 @@ def money_series(values: Iterable[Decimal | str | None], name: str | None = None
 def _row(o: FetchOutcome) -> dict[str, Any]:
     d = o.detail
     if d is None:
-        return {"id_payout": o.id_payout, "http_status": o.http_status, "error": o.error or "",
-                "from_store": o.from_store}
+        return {
+            "id_payout": o.id_payout,
+            "http_status": o.http_status,
+            "error": o.error or "",
+            "from_store": o.from_store,
+        }
     return {
         "id_payout": o.id_payout,
         "status": d.status,
@@ -134,7 +138,7 @@ def _to_bool(value: object) -> bool | None:
 
 
 def write_statuses(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write the table as ``.csv`` (money as plain decimal strings) or ``.parquet`` (decimals kept)."""
+    """Write the table as ``.csv`` (money as decimal strings) or ``.parquet`` (decimals kept)."""
     path = Path(path)
     if path.suffix.lower() == ".parquet":
         frame.to_parquet(path, index=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-#: Hosts by preset name (§1). The AOPay live host is documented nowhere, so there is no preset for it.
+#: Hosts by preset name (§1). The AOPay live host is documented nowhere: no preset for it.
 PRESETS: Final[dict[str, str]] = {
     "aopay-sandbox": "https://api.sandbox.aopay.io",
     "echelonpay-sandbox": "https://api.sandbox.echelonpay.com",

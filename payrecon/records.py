@@ -77,7 +77,9 @@ class PayoutDetail:
     def from_json(cls, id_payout: str, data: Mapping[str, Any]) -> PayoutDetail:
         """Build from a parsed detail body. ``id_payout`` is the id asked for, the key we trust."""
         requested = data.get("paymentRequested") or {}
-        amount, currency = _money(requested.get("money") if isinstance(requested, Mapping) else None)
+        amount, currency = _money(
+            requested.get("money") if isinstance(requested, Mapping) else None
+        )
         fee_amount, fee_currency = _money(data.get("fee"))
         process = data.get("process") or {}
         if not isinstance(process, Mapping):
@@ -112,7 +114,7 @@ class PayoutDetail:
 
 @dataclass(frozen=True, slots=True)
 class PayoutAccepted:
-    """``POST /payouts/{idPayout}`` answered 201 (§3.3). ``id_payment``/``reference`` may be absent."""
+    """``POST /payouts/{idPayout}`` answered 201 (§3.3); ``id_payment``, ``reference`` may lack."""
 
     id_payout: str
     amount: Decimal | None
@@ -125,7 +127,7 @@ class PayoutAccepted:
 
 @dataclass(frozen=True, slots=True)
 class FetchOutcome:
-    """What one id's fetch ended with: a detail, or an error word (``not_found``, ``invalid_id``, ...).
+    """What one id's fetch ended with: a detail, or an error word (``not_found``, ...).
 
     ``http_status`` is the final HTTP status (``None`` when nothing was sent or nothing came back).
     ``from_store`` is True when the answer was served from the store instead of the platform.
