@@ -1,0 +1,242 @@
+"""Running a sandbox: on its own event loop in a daemon thread, on a free loopback port.
+
+``running()`` is what tests and notebooks use: the sandbox is up when the ``with`` block starts and
+gone (port closed, timers and callback deliveries cancelled, HTTP session closed, thread joined)
+when it ends. State lives on the sandbox's loop; the handle's methods hop onto that loop to read
+or change it, so they are safe to call from any thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from payrecon.sandbox.app import SandboxApp
+from payrecon.sandbox.config import Faults, SandboxConfig
+from payrecon.sandbox.stats import SandboxStats
+
+T = TypeVar("T")
+
+
+class Sandbox:
+    """A handle on one emulator: build it, ``start()`` it, ``stop()`` it (or use ``running``).
+
+    Attributes
+    ----------
+    config
+        The ``SandboxConfig``; ``config.faults`` is the same live object as ``faults``.
+    faults
+        The live ``Faults``: setting an attribute changes the next requests' fate.
+    """
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        config = config or SandboxConfig()
+        self.faults: Faults = dataclasses.replace(config.faults)
+        self.config: SandboxConfig = dataclasses.replace(config, faults=self.faults)
+        self._app = SandboxApp(self.config, self.faults)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._host = "127.0.0.1"
+        self._clients: list[Any] = []
+
+    def __repr__(self) -> str:
+        state = self.base_url if self._port is not None else "stopped"
+        return f"<Sandbox {state} merchant={self.merchant_code!r}>"
+
+    # ------------------------------------------------------------------ identity
+
+    @property
+    def base_url(self) -> str:
+        if self._port is None:
+            raise RuntimeError("the sandbox is not running")
+        return f"http://{self._host}:{self._port}"
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the sandbox is not running")
+        return self._port
+
+    @property
+    def merchant_code(self) -> str:
+        return self.config.merchants[0].code
+
+    @property
+    def secret(self) -> str:
+        return self.config.merchants[0].secret
+
+    # ------------------------------------------------------------------ life
+
+    def start(self, port: int = 0, host: str = "127.0.0.1") -> Sandbox:
+        """Serve on ``host:port`` (0: a free port) from a daemon thread; returns once listening."""
+        if self._thread is not None:
+            raise RuntimeError("the sandbox is already running")
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self._serve(port, host))
+            except BaseException as exc:
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=run, name="payrecon-sandbox", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            self._thread = self._loop = None
+            raise failure[0]
+        return self
+
+    async def _serve(self, port: int, host: str) -> None:
+        runner = web.AppRunner(self._app.build(), access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port, backlog=1024)
+        await site.start()
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        self._port = sockets[0].getsockname()[1] if sockets else port
+        self._host = host
+        self._runner = runner
+
+    def stop(self) -> None:
+        """Stop serving, cancel pending lifecycle timers and callbacks, join the thread."""
+        for client in self._clients:
+            close = getattr(client, "close", None)
+            if callable(close):
+                close()
+        self._clients.clear()
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if self._runner is not None:
+            future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop)
+            future.result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        self._loop = self._thread = self._runner = None
+        self._port = None
+
+    def __enter__(self) -> Sandbox:
+        if self._thread is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ helpers for tests
+
+    def _on_loop(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the sandbox's loop (or here when stopped) and return its result."""
+        loop = self._loop
+        if loop is None:
+            return fn()
+
+        async def call() -> T:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(call(), loop).result(timeout=30)
+
+    def client(self, **kw: Any) -> Any:
+        """A ``payrecon.client.Client`` for the first merchant; closed when the sandbox stops."""
+        from payrecon.client import Client
+
+        client = Client(
+            base_url=self.base_url, merchant_code=self.merchant_code, secret=self.secret, **kw
+        )
+        self._clients.append(client)
+        return client
+
+    def seed(self, path: str | Path) -> int:
+        """Load a seed CSV (see ``payrecon.sandbox.seed``); returns the number of rows loaded."""
+        from payrecon.sandbox.seed import read_seed
+
+        payouts = read_seed(path, self.config.merchants, now=time.time())
+
+        def load() -> int:
+            for payout in payouts:
+                self._app.book.put(payout)
+            return len(payouts)
+
+        return self._on_loop(load)
+
+    def stats(self) -> SandboxStats:
+        """A snapshot of the requests, tokens, GETs and callbacks seen so far."""
+        return self._on_loop(self._app.recorder.snapshot)
+
+    def reset_stats(self) -> None:
+        self._on_loop(self._app.recorder.reset)
+
+    def payout_state(
+        self, id_payout: str, merchant_code: str | None = None
+    ) -> dict[str, Any] | None:
+        """The server's view of one payout (its detail now, plus internals); None when unknown."""
+        merchant = merchant_code or self.merchant_code
+
+        def look() -> dict[str, Any] | None:
+            payout = self._app.book.get(merchant, id_payout)
+            if payout is None:
+                return None
+            now = time.time()
+            return {
+                "merchant": payout.merchant,
+                "id_payout": payout.id_payout,
+                "status": payout.status_at(now),
+                "final_status": payout.final_status,
+                "amount": payout.amount,
+                "currency": payout.currency,
+                "fee": payout.fee,
+                "callback_url": payout.callback_url,
+                "seeded": payout.seeded,
+                "detail": payout.detail(now),
+            }
+
+        return self._on_loop(look)
+
+    @property
+    def pending_callbacks(self) -> int:
+        """Callbacks scheduled or being delivered."""
+        return self._on_loop(lambda: self._app.callbacks.pending)
+
+
+@contextmanager
+def running(
+    config: SandboxConfig | None = None, *, seed: str | Path | None = None
+) -> Iterator[Sandbox]:
+    """Run a sandbox in-process on a free loopback port for the duration of a ``with`` block.
+
+    Examples
+    --------
+    >>> with running() as sb:                     # doctest: +SKIP
+    ...     client = sb.client()
+    """
+    sandbox = Sandbox(config)
+    sandbox.start()
+    try:
+        if seed is not None:
+            sandbox.seed(seed)
+        yield sandbox
+    finally:
+        sandbox.stop()
