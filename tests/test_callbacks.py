@@ -1,0 +1,222 @@
+"""The callback receiver over real HTTP: the sandbox calls it, it records and fetches.
+
+Everything runs on loopback: the sandbox in-process, the receiver on a free port, the real client
+fetching each announced payout. Waiting is for completion with a generous bound, never a timed
+assertion.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from payrecon.callbacks import CallbackReceiver, parse_callback, run_receiver
+from payrecon.sandbox import SandboxConfig, running
+from payrecon.store import Store
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"idEntity": "PO-1"}', ("PO-1", "")),
+        (b'{"idEntity": "PO-1", "somethingNew": 1.5}', ("PO-1", "")),
+        (b"not json", (None, "not_json")),
+        (b"", (None, "not_json")),
+        (b"\xff\xfe", (None, "not_utf8")),
+        (b'["PO-1"]', (None, "not_an_object")),
+        (b'{"id": "PO-1"}', (None, "no_idEntity")),
+        (b'{"idEntity": 12}', (None, "idEntity_not_a_string")),
+        (b'{"idEntity": "../etc/passwd"}', (None, "idEntity_breaks_id_rule")),
+        (b'{"idEntity": ""}', (None, "idEntity_breaks_id_rule")),
+        (b'{"idEntity": "' + b"x" * 251 + b'"}', (None, "idEntity_breaks_id_rule")),
+    ],
+)
+def test_parse_callback(body: bytes, expected: tuple[str | None, str]) -> None:
+    assert parse_callback(body) == expected
+
+
+def seed(sb: Any, tmp_path: Path, rows: list[tuple[str, str, str]]) -> None:
+    path = tmp_path / "seed.csv"
+    lines = ["id_payout,amount,currency,status"] + [f"{i},{a},USD,{s}" for i, a, s in rows]
+    path.write_text("\n".join(lines) + "\n")
+    sb.seed(path)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Any]:
+    with running(SandboxConfig(final_after=0.0, callback_interval=0.2)) as sb:
+        yield sb
+
+
+@pytest.fixture
+def store(sandbox: Any, tmp_path: Path) -> Iterator[Store]:
+    with Store(
+        tmp_path / "s.db", base_url=sandbox.base_url, merchant_code=sandbox.merchant_code
+    ) as s:
+        yield s
+
+
+def wait_for(predicate: Any, timeout: float = 30.0) -> None:
+    """Poll until ``predicate()`` holds; fail (not slow down) if it never does."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail("condition not reached in time")
+        time.sleep(0.02)
+
+
+def test_platform_callbacks_are_recorded_and_their_payouts_fetched(
+    sandbox: Any, store: Store
+) -> None:
+    client = sandbox.client()
+    with run_receiver(store, client) as receiver:
+        url = receiver.url + "payrecon/callbacks"  # any path the merchant registered
+        for pid, amount in [("CB-OK", "100.00"), ("CB-FAIL", "113.00")]:
+            client.create_payout(
+                pid,
+                amount=Decimal(amount),
+                currency="USD",
+                account={"accountName": "A N Other", "accountNumber": "12345678"},
+                operator="BNK_000",
+                callback_url=url,
+            )
+        wait_for(lambda: len(store.known_final(["CB-OK", "CB-FAIL"])) == 2)
+        assert receiver.wait_idle(30)
+    table = store.statuses(["CB-OK", "CB-FAIL"])
+    assert table["status"].tolist() == ["SUCCESS", "FAILED"]
+    assert table["amount"].tolist() == [Decimal("100.00"), Decimal("113.00")]
+    cbs = store.callbacks()
+    assert set(cbs["id_payout"]) == {"CB-OK", "CB-FAIL"}
+    assert (cbs["error"] == "").all()
+    assert "callback" in store.history("CB-OK")["source"].tolist()
+    delivered = [c for c in sandbox.stats().callbacks if c.http_status == 200]
+    assert len(delivered) >= 2  # the platform saw exactly 200 and stopped retrying
+
+
+def test_200_concurrent_callbacks_with_repeats_are_each_recorded_once(
+    sandbox: Any, store: Store, tmp_path: Path
+) -> None:
+    ids = [f"CC-{n:03d}" for n in range(50)]
+    seed(sandbox, tmp_path, [(i, "10.00", "SUCCESS") for i in ids])
+    sent = [ids[n % 50] for n in range(200)]  # every id 4 times
+    random.Random(7).shuffle(sent)
+    client = sandbox.client()
+    with run_receiver(store, client, workers=4) as receiver:
+        start = threading.Barrier(50)
+
+        def post(pid: str) -> int:
+            with requests.Session() as s:
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    start.wait(timeout=10)
+                return s.post(receiver.url, json={"idEntity": pid}, timeout=30).status_code
+
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            codes = list(pool.map(post, sent))
+        assert receiver.wait_idle(60)
+        stats = receiver.stats()
+    assert codes == [200] * 200
+    cbs = store.callbacks()
+    assert len(cbs) == 200  # every callback recorded, none twice
+    assert Counter(cbs["id_payout"]) == Counter(sent)
+    assert sorted(store.known_ids()) == ids  # the register holds each id once
+    assert set(store.known_final(ids)) == set(ids)  # and every detail was fetched
+    history = store.history()
+    assert Counter(history["id_payout"]) == Counter(ids)  # one status change each, no repeats
+    attempts = sandbox.stats().get_attempts
+    assert all(1 <= attempts.get(i, 0) <= 4 for i in ids)  # repeats never fetched more often
+    assert stats.accepted == 200 and stats.fetched == sum(attempts.get(i, 0) for i in ids)
+
+
+def test_bad_bodies_get_400_are_kept_and_never_stop_the_receiver(store: Store) -> None:
+    class NoPlatform:
+        def get_payout(self, id_payout: str) -> Any:
+            raise AssertionError("nothing valid was sent, nothing may be fetched")
+
+    with run_receiver(store, NoPlatform()) as receiver:
+        url = receiver.url
+        bad = [
+            b"not json",
+            b'{"idEntity": "has space"}',
+            b'{"idEntity": null}',
+            b"[1, 2]",
+            b"\xff\xfe\x00",
+            b'{"idEntity": "' + b"A" * 300 + b'"}',
+        ]
+        codes = [requests.post(url, data=b, timeout=10).status_code for b in bad]
+        too_big = requests.post(url, data=b"x" * (70 * 1024), timeout=10).status_code
+        health = requests.get(url + "healthz", timeout=10)
+        assert receiver.stats().refused == len(bad) + 1
+    assert codes == [400] * len(bad)
+    assert too_big == 413
+    assert health.status_code == 200
+    cbs = store.callbacks()
+    assert len(cbs) == len(bad) + 1
+    assert cbs["id_payout"].isna().all()
+    assert cbs["error"].tolist()[:3] == [
+        "not_json",
+        "idEntity_breaks_id_rule",
+        "idEntity_not_a_string",
+    ]
+    assert store.known_ids() == []
+
+
+def test_a_callback_for_a_payout_the_platform_lacks_records_not_found(
+    sandbox: Any, store: Store
+) -> None:
+    with run_receiver(store, sandbox.client()) as receiver:
+        r = requests.post(receiver.url + "x/y?z=1", json={"idEntity": "NO-SUCH"}, timeout=10)
+        assert receiver.wait_idle(30)
+    assert r.status_code == 200
+    row = store.statuses(["NO-SUCH"]).iloc[0]
+    assert row["error"] == "not_found" and row["http_status"] == 410
+    assert store.known_ids("callback") == ["NO-SUCH"]
+
+
+def test_callbacks_recorded_but_not_fetched_are_fetched_on_restart(
+    sandbox: Any, store: Store, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    seed(sandbox, tmp_path, [("RS-1", "5.00", "REFUSED")])
+    store.record_callback("RS-1", datetime.now(UTC), '{"idEntity": "RS-1"}', "127.0.0.1")
+    assert store.pending_callback_ids() == ["RS-1"]
+    receiver = CallbackReceiver(store, sandbox.client())
+    with receiver:
+        assert receiver.wait_idle(30)
+    assert store.statuses(["RS-1"])["status"].tolist() == ["REFUSED"]
+    assert store.pending_callback_ids() == []
+
+
+def test_a_store_that_cannot_be_written_gets_503_so_the_platform_retries(
+    store: Store, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    class NoPlatform:
+        def get_payout(self, id_payout: str) -> Any:
+            raise AssertionError("not recorded, so not fetched")
+
+    slow = Store(
+        store.path, base_url=store.base_url, merchant_code=store.merchant_code, busy_timeout=0.05
+    )
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with run_receiver(slow, NoPlatform()) as receiver:
+            r = requests.post(receiver.url, json={"idEntity": "LOCKED-1"}, timeout=10)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        slow.close()
+    assert r.status_code == 503
