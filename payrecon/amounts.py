@@ -1,0 +1,205 @@
+"""Messy amount text from ledger exports, parsed exactly into the money dtype.
+
+Ledger exports write money in every local habit: ``1.234.567,89``, ``1 234,56``, ``EUR 12.50``,
+``(12.50)`` and ``12.50-`` for negatives, ``€12``, ``−5`` with a Unicode minus. This module turns a
+whole column of such text into ``decimal128(30, 8)`` in a handful of vectorised pyarrow calls (one
+regular expression extracts sign, currency and number; the number is normalised to ``1234.56`` and
+cast), so a million cells take well under a second and no value ever passes through a binary float.
+
+A cell that does not read as a number is not guessed at: it becomes a :class:`~payrecon.errors.Problem`
+naming its row and column, and the caller decides (``read_ledger`` stops the load with all of them).
+The rules, strictly:
+
+* whitespace anywhere (spaces, no-break and thin spaces) is ignored: it is a grouping habit;
+* a currency code (three letters) or symbol may stand before or after the number;
+* a sign may be a leading ``-``/``+``/``−``, a trailing ``-``, or parentheses around the whole;
+  two of them on one cell is a problem rather than a double negative;
+* ``decimal`` is the decimal mark (``.`` or ``,``); ``thousands`` the grouping mark. When
+  ``thousands`` is not given, the other of ``.``/``,`` (and ``'``) is accepted as a grouping mark
+  only in well-formed groups of three (``1,234,567.89``), so ``1,23`` with decimal ``.`` is a
+  problem, not 123;
+* at most 8 fraction digits and 22 integer digits (the money dtype's range).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from payrecon.errors import Problem
+from payrecon.frames import MONEY_TYPE
+
+#: Currency symbols accepted beside a number (codes are any three letters).
+CURRENCY_SYMBOLS = "$€£¥₹₫₩₽₱฿₦₴₺₪₡₲₵₸"
+_WS = r"[\s\x{00A0}\x{2007}\x{202F}\x{2009}]+"
+_MINUS = "\u2212\u2013-"  # Unicode minus, en dash, hyphen-minus (last: literal in a [class])
+_MAX_FRACTION = MONEY_TYPE.scale
+_MAX_INTEGER = MONEY_TYPE.precision - MONEY_TYPE.scale
+_PLAIN = rf"^-?[0-9]{{1,{_MAX_INTEGER}}}(?:\.[0-9]{{1,{_MAX_FRACTION}}})?$"
+
+
+def _number_pattern(decimal: str, thousands: str | None) -> str:
+    """The regex (RE2) of one unsigned number under the export's decimal and grouping marks."""
+    d = re.escape(decimal)
+    if thousands is not None:
+        groupers = [thousands]
+    else:
+        groupers = [g for g in (",", ".", "'") if g != decimal]
+    grouped = "|".join(rf"[0-9]{{1,3}}(?:{re.escape(g)}[0-9]{{3}})+" for g in groupers)
+    return rf"(?:{grouped}|[0-9]+)(?:{d}[0-9]*)?|{d}[0-9]+"
+
+
+def _cell_pattern(decimal: str, thousands: str | None) -> str:
+    cur = rf"(?:[A-Za-z]{{3}}|[{CURRENCY_SYMBOLS}])"
+    sign = rf"[+{_MINUS}]"
+    return (
+        rf"^(?P<open>\()?(?P<lead>{sign})?(?P<cur1>{cur})?(?P<lead2>{sign})?"
+        rf"(?P<num>{_number_pattern(decimal, thousands)})"
+        rf"(?P<cur2>{cur})?(?P<trail>[{_MINUS}])?(?P<close>\))?$"
+    )
+
+
+def _as_text(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Numbers that arrive already typed (Parquet, Excel) become their exact decimal text."""
+    t = values.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return values
+    if pa.types.is_decimal(t) or pa.types.is_integer(t):
+        return pc.cast(values, pa.string())
+    if pa.types.is_floating(t):
+        # A float column is already binary; its shortest round-trip text is the value the
+        # exporting program showed, and we read that text exactly (no arithmetic on the float).
+        return pa.array(
+            [None if v is None else format(Decimal(repr(v)), "f") for v in values.to_pylist()],
+            type=pa.string(),
+        )
+    return pc.cast(values, pa.string())
+
+
+def parse_amounts(
+    values: pa.Array | pa.ChunkedArray,
+    *,
+    column: str,
+    file: str,
+    rows: Sequence[int] | np.ndarray,
+    decimal: str = ".",
+    thousands: str | None = None,
+    required: bool = True,
+) -> tuple[pa.Array, list[Problem]]:
+    """Parse a column of amount text into exact money.
+
+    Parameters
+    ----------
+    values
+        The column as read (text, or numbers already typed by Parquet/Excel).
+    column, file, rows
+        Where the cells came from, to name them in problems; ``rows[i]`` is cell ``i``'s row.
+    decimal, thousands
+        The export's decimal mark and grouping mark (``None``: groups of three in the other mark).
+    required
+        When true, a blank cell is a problem; otherwise it becomes a missing value.
+
+    Returns
+    -------
+    (money, problems)
+        ``money`` is ``decimal128(30, 8)`` with nulls where a cell was blank or bad; ``problems``
+        lists every bad cell in row order.
+    """
+    if decimal not in {".", ","}:
+        raise ValueError(f"decimal mark must be '.' or ',', not {decimal!r}")
+    text = _as_text(values)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    if decimal == "." and len(text) and text.null_count == 0:
+        # Fast path: a clean machine export ("-1234.56" everywhere) needs one check and one cast.
+        if pc.all(pc.match_substring_regex(text, _PLAIN)).as_py():
+            return pc.cast(text, MONEY_TYPE), []
+    squeezed = pc.replace_substring_regex(text, _WS, "")
+    blank = pc.fill_null(pc.equal(squeezed, ""), True)
+    parts = pc.extract_regex(squeezed, _cell_pattern(decimal, thousands))
+    matched = parts.is_valid()
+
+    def part(name: str) -> pa.Array:
+        return pc.fill_null(pc.not_equal(pc.struct_field(parts, name), ""), False)
+
+    opened, closed = part("open"), part("close")
+    lead1, lead2, trail = (
+        pc.struct_field(parts, "lead"),
+        pc.struct_field(parts, "lead2"),
+        pc.struct_field(parts, "trail"),
+    )
+    minus = f"[{_MINUS}]"
+    neg_counts = [
+        pc.cast(pc.fill_null(pc.match_substring_regex(s, minus), False), pa.int8())
+        for s in (lead1, lead2, trail)
+    ]
+    parens = pc.and_(opened, closed)
+    signs = pc.add(pc.add(pc.add(neg_counts[0], neg_counts[1]), neg_counts[2]), pc.cast(parens, pa.int8()))
+    plus = pc.or_(
+        pc.fill_null(pc.equal(lead1, "+"), False), pc.fill_null(pc.equal(lead2, "+"), False)
+    )
+    plus_too = pc.and_(plus, pc.fill_null(pc.greater(signs, 0), False))
+    two_currencies = pc.and_(part("cur1"), part("cur2"))
+    num = pc.struct_field(parts, "num")
+    digits_only = pc.replace_substring_regex(num, rf"[^0-9{re.escape(decimal)}]", "")
+    plain = pc.replace_substring(digits_only, decimal, ".") if decimal != "." else digits_only
+    int_part = pc.replace_substring_regex(plain, r"\..*$", "")
+    frac_part = pc.replace_substring_regex(plain, r"^[^.]*\.?", "")
+    int_len = pc.utf8_length(pc.replace_substring_regex(int_part, "^0+", ""))
+    too_precise = pc.greater(pc.utf8_length(frac_part), _MAX_FRACTION)
+    too_large = pc.greater(int_len, _MAX_INTEGER)
+    bad = pc.and_(
+        pc.invert(blank),
+        pc.or_(
+            pc.invert(matched),
+            pc.fill_null(
+                pc.or_(
+                    pc.or_(pc.greater(signs, 1), pc.xor(opened, closed)),
+                    pc.or_(pc.or_(plus_too, two_currencies), pc.or_(too_precise, too_large)),
+                ),
+                True,
+            ),
+        ),
+    )
+    bad_or_blank = pc.or_(bad, blank)
+    # ".5" reads as 0.5 and "5." as 5: normalise both halves before the exact cast.
+    normal = pc.replace_substring_regex(pc.replace_substring_regex(plain, r"^\.", "0."), r"\.$", "")
+    safe = pc.if_else(bad_or_blank, pa.scalar("0"), normal)
+    money = pc.cast(safe, MONEY_TYPE)
+    negative = pc.fill_null(pc.greater(signs, 0), False)
+    money = pc.if_else(negative, pc.negate(money), money)
+    money = pc.if_else(bad_or_blank, pa.scalar(None, MONEY_TYPE), money)
+
+    problems: list[Problem] = []
+    row_arr = np.asarray(rows)
+    shown = text
+    for idx in np.flatnonzero(bad.to_numpy(zero_copy_only=False)):
+        problems.append(
+            Problem(file, int(row_arr[idx]), column, f"not an amount: {shown[idx].as_py()!r}")
+        )
+    if required:
+        for idx in np.flatnonzero(blank.to_numpy(zero_copy_only=False)):
+            problems.append(Problem(file, int(row_arr[idx]), column, "amount is blank"))
+        problems.sort(key=lambda p: p.row or 0)
+    return money, problems
+
+
+def parse_amount(text: str, *, decimal: str = ".", thousands: str | None = None) -> Decimal:
+    """Parse one amount (a convenience for callers and tests); raises ``ValueError`` if bad."""
+    money, problems = parse_amounts(
+        pa.array([text], pa.string()), column="amount", file="<value>", rows=[1],
+        decimal=decimal, thousands=thousands,
+    )
+    if problems:
+        raise ValueError(problems[0].message)
+    value = money[0].as_py()
+    assert isinstance(value, Decimal)
+    return value
+
+
+__all__ = ["CURRENCY_SYMBOLS", "parse_amount", "parse_amounts"]

@@ -1,0 +1,455 @@
+"""The reconciliation core: a ledger table and a statuses table in, a :class:`Reconciliation` out.
+
+Pure and vectorised: no I/O, no per-row Python. Ledger rows find their payout with one hash lookup
+(``pyarrow.compute.index_in``), every check is a boolean column, the category is ``numpy.select``
+over those columns in the order of ``interface.md``, and ``issues`` is one element-wise string join.
+Money stays ``decimal128`` throughout, so every difference and sum is exact.
+
+The rules (``interface.md`` fixes the words and their order; the rest is documented here):
+
+* One result row per ledger row (ledger order, ``source_row`` kept), then one per statuses row
+  (and per ``ids`` entry) that no ledger row names, in statuses order.
+* ``duplicate_in_ledger``: the id is on more than one ledger row; every such row gets it, and the
+  platform payout counts once in the sums.
+* ``missing_on_platform``: the fetch said ``not_found`` (410 Gone).
+* ``fetch_error``: any other fetch error (``invalid_id``, ``timeout``, ...), or a ledger id (or an
+  ``ids`` entry) the statuses table does not hold at all: flagged ``not_fetched``.
+* ``missing_in_ledger``: a fetched payout that no ledger row names.
+* ``currency_mismatch``: both sides have a currency and they differ. Amounts in two currencies are
+  not compared: ``amount_diff`` and ``fee_diff`` stay empty on such rows.
+* ``status_mismatch``: the ledger's mapped status differs from the platform's. Where the ledger
+  has no status column, or the row's status cell is blank, only ``FAILED`` / ``REFUSED`` count.
+* ``amount_mismatch``: ``|ledger - platform| > tolerance`` (absolute, per currency; default 0).
+* ``fee_mismatch``: the ledger has a fee column and ``|ledger fee - platform fee| > fee tolerance``;
+  a blank fee on either side counts as zero (a fee the ledger did not book is a difference).
+* ``pending``: the platform says ``PROCESSING`` and the ledger agrees or says nothing.
+* ``matched``: none of the above.
+
+Flags after the category words in ``issues``: ``fee_schedule_mismatch`` (the platform's fee is not
+what the fee schedule gives, beyond the fee tolerance), ``amount_precision`` (the platform amount
+has more fraction digits than its currency allows), ``test_payment`` (``is_test``),
+``not_fetched`` (see ``fetch_error``).
+
+``exceptions`` are the rows that need a person: every category but ``matched`` and ``pending``,
+plus rows carrying ``fee_schedule_mismatch``, ``amount_precision`` or ``test_payment``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from payrecon.categories import CATEGORIES, EXCEPTION_FLAGS, FLAGS, QUIET
+from payrecon.fees import FeeSchedule
+from payrecon.frames import MONEY, MONEY_TYPE, STRING, TIMESTAMP
+from payrecon.platform import FAILED, PROCESSING, REFUSED, ZERO_DECIMAL_CURRENCIES
+from payrecon.reconciliation import Reconciliation
+
+NOT_FOUND = "not_found"
+ANY_CURRENCY = "*"
+UNKNOWN_CURRENCY = "(unknown)"
+
+Tolerance = Decimal | int | str | Mapping[str, Decimal | int | str] | None
+
+ROW_COLUMNS = (
+    "id_payout", "category", "issues", "source_row",
+    "ledger_amount", "platform_amount", "amount_diff",
+    "ledger_currency", "platform_currency",
+    "ledger_fee", "platform_fee", "fee_diff", "expected_fee",
+    "ledger_status", "ledger_status_mapped", "platform_status",
+    "ledger_date", "platform_created_at", "platform_processed_at",
+    "payment_method_code", "is_test", "failure_reason_code", "http_status", "error",
+)
+
+
+# -- inputs to arrow ---------------------------------------------------------------------------
+
+
+def _arrow(series: pd.Series, typ: pa.DataType) -> pa.Array:
+    """A pandas column as a contiguous arrow array of ``typ`` (money: exact, never via float)."""
+    arr = series.array
+    if isinstance(arr, pd.arrays.ArrowExtensionArray | pd.arrays.ArrowStringArray):
+        out = pa.array(arr)  # the arrow data itself, no conversion
+    elif typ == MONEY_TYPE:
+        vals = [None if v is None or (not isinstance(v, str | Decimal) and pd.isna(v)) else v
+                for v in series.astype(object)]
+        if any(isinstance(v, float) for v in vals):
+            raise TypeError(f"column {series.name!r} holds binary floats; money must be exact")
+        out = pa.array([None if v is None else Decimal(str(v)) for v in vals], MONEY_TYPE)
+    else:
+        out = pa.array(series.astype(object).where(series.notna(), None), from_pandas=True)
+    if isinstance(out, pa.ChunkedArray):
+        out = out.combine_chunks()
+    if out.type != typ:
+        out = pc.cast(out, typ)
+    return out
+
+
+def _col(frame: pd.DataFrame, name: str, typ: pa.DataType) -> pa.Array:
+    if name in frame.columns:
+        return _arrow(frame[name], typ)
+    return pa.nulls(len(frame), typ)
+
+
+def _tolerance_array(tol: Tolerance, currency: pa.Array) -> pa.Array | pa.Scalar:
+    """Absolute tolerance from one value (a scalar) or ``{currency: value, "*": default}`` (per row)."""
+    if not isinstance(tol, Mapping):
+        return pa.scalar(Decimal(str(tol if tol is not None else 0)), MONEY_TYPE)
+    default = pa.scalar(Decimal(str(tol.get(ANY_CURRENCY, 0))), MONEY_TYPE)
+    out: pa.Array = pa.repeat(default, len(currency))
+    cur = pc.fill_null(currency, "")
+    for key, value in tol.items():
+        if key != ANY_CURRENCY:
+            hit = pc.equal(cur, key.strip().upper())
+            out = pc.if_else(hit, pa.scalar(Decimal(str(value)), MONEY_TYPE), out)
+    return out
+
+
+def _tolerance_repr(tol: Tolerance) -> Any:
+    if isinstance(tol, Mapping):
+        return {k: str(v) for k, v in tol.items()}
+    return str(tol if tol is not None else 0)
+
+
+def _np(mask: pa.Array) -> np.ndarray:
+    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+
+
+def _money_sub(a: pa.Array, b: pa.Array) -> pa.Array:
+    return pc.cast(pc.subtract(a, b), MONEY_TYPE)
+
+
+# -- the core ----------------------------------------------------------------------------------
+
+
+def reconcile(
+    ledger: pd.DataFrame,
+    statuses: pd.DataFrame,
+    *,
+    ids: Iterable[str] | None = None,
+    tolerance: Tolerance = None,
+    fee_tolerance: Tolerance = None,
+    fee_schedule: FeeSchedule | None = None,
+    has_status: bool | None = None,
+    has_fee: bool | None = None,
+    ledger_source: str | None = None,
+    base_url: str | None = None,
+    generated_at: datetime | None = None,
+) -> Reconciliation:
+    """Reconcile a ledger table against a statuses table.
+
+    Parameters
+    ----------
+    ledger
+        From :func:`payrecon.read_ledger`, or any frame with ``id_payout`` and ``amount`` (exact:
+        ``Decimal`` or the money dtype) and optionally ``currency``, ``fee``, ``status`` /
+        ``status_mapped``, ``date``, ``source_row``.
+    statuses
+        The statuses table (:mod:`payrecon.frames`). Payouts in it that no ledger row names become
+        ``missing_in_ledger`` rows (or ``missing_on_platform`` / ``fetch_error`` if their fetch
+        failed). A duplicated id keeps its last row (the latest fetch).
+    ids
+        Ids the platform has that the ledger may lack (the ``--ids`` file); any the statuses table
+        does not hold become ``fetch_error`` rows flagged ``not_fetched``.
+    tolerance, fee_tolerance
+        Absolute tolerances for amounts and fees: one value for all, or ``{"IDR": 1, "*": 0}``
+        per currency. Default exact; ``fee_tolerance`` defaults to ``tolerance``.
+    fee_schedule
+        When given, each fetched payout's fee is checked against it (``fee_schedule_mismatch``).
+    has_status, has_fee
+        Whether the ledger has a status / fee column; default: what ``read_ledger`` recorded, else
+        whether the column exists.
+    ledger_source, base_url, generated_at
+        Metadata carried into the result and its report.
+
+    Returns
+    -------
+    Reconciliation
+        ``rows``, ``summary``, ``exceptions`` and metadata; see the module docstring for the rules.
+    """
+    info = ledger.attrs.get("payrecon", {}) if isinstance(ledger.attrs.get("payrecon"), dict) else {}
+    if "id_payout" not in ledger.columns or "amount" not in ledger.columns:
+        raise ValueError("the ledger table needs id_payout and amount columns")
+    if has_status is None:
+        has_status = bool(info.get("has_status", "status" in ledger.columns or "status_mapped" in ledger.columns))
+    if has_fee is None:
+        has_fee = bool(info.get("has_fee", "fee" in ledger.columns))
+    if fee_tolerance is None:
+        fee_tolerance = tolerance
+
+    n = len(ledger)
+    l_id = pc.utf8_trim_whitespace(_col(ledger, "id_payout", pa.string()))
+    l_amount = _col(ledger, "amount", MONEY_TYPE)
+    l_currency = pc.utf8_upper(pc.utf8_trim_whitespace(_col(ledger, "currency", pa.string())))
+    l_fee = _col(ledger, "fee", MONEY_TYPE)
+    l_status = _col(ledger, "status", pa.string())
+    if "status_mapped" in ledger.columns:
+        l_mapped = _col(ledger, "status_mapped", pa.string())
+    else:
+        l_mapped = pc.utf8_upper(pc.utf8_trim_whitespace(l_status))
+    l_mapped = pc.if_else(pc.equal(pc.fill_null(l_mapped, ""), ""), pa.scalar(None, pa.string()), l_mapped)
+    if "source_row" in ledger.columns:
+        l_row = pa.array(ledger["source_row"].to_numpy(dtype=np.int64))
+    else:
+        l_row = pa.array(np.arange(2, n + 2, dtype=np.int64))
+    l_date = _col(ledger, "date", pa.timestamp("us", tz="UTC"))
+
+    # The statuses table, one row per id (the last wins), plus unfetched extra ids.
+    s = statuses.drop_duplicates("id_payout", keep="last") if statuses["id_payout"].duplicated().any() else statuses
+    s_id = _col(s, "id_payout", pa.string())
+    if ids is not None:
+        extra = pd.unique(pd.Series([str(i).strip() for i in ids], dtype=object))
+        extra_arr = pa.array(list(extra), pa.string())
+        new = pc.filter(extra_arr, pc.invert(pc.is_in(extra_arr, value_set=s_id)))
+        new = pc.filter(new, pc.invert(pc.is_in(new, value_set=l_id)))
+    else:
+        new = pa.array([], pa.string())
+    m = len(s)
+
+    # Which statuses row each ledger row names (null: none), and the platform-only rows.
+    idx_l = pc.index_in(l_id, value_set=s_id)
+    only = np.flatnonzero(~_np(pc.is_in(s_id, value_set=l_id)))
+    k1, k2 = len(only), len(new)
+    total = n + k1 + k2
+    take_idx = pa.concat_arrays([
+        pc.cast(idx_l, pa.int64()),
+        pa.array(only, pa.int64()),
+        pa.nulls(k2, pa.int64()),
+    ])
+
+    def plat(name: str, typ: pa.DataType) -> pa.Array:
+        return pc.take(_col(s, name, typ), take_idx)
+
+    def led(arr: pa.Array) -> pa.Array:
+        return pa.concat_arrays([arr.cast(arr.type), pa.nulls(k1 + k2, arr.type)])
+
+    row_id = pa.concat_arrays([l_id, pc.take(s_id, pa.array(only, pa.int64())), new])
+    p_status = plat("status", pa.string())
+    p_amount = plat("amount", MONEY_TYPE)
+    p_currency = pc.utf8_upper(plat("currency", pa.string()))
+    p_fee = plat("fee_amount", MONEY_TYPE)
+    p_error = plat("error", pa.string())
+    p_method = plat("payment_method_code", pa.string())
+    p_is_test = plat("is_test", pa.bool_())
+    a_amount, a_currency, a_fee = led(l_amount), led(l_currency), led(l_fee)
+    a_mapped = led(l_mapped)
+
+    in_ledger = np.zeros(total, dtype=bool)
+    in_ledger[:n] = True
+    found = _np(take_idx.is_valid())
+    err = pc.fill_null(p_error, "")
+    err_np = err.to_numpy(zero_copy_only=False)
+    fetched_ok = found & (err_np == "")
+    both = in_ledger & fetched_ok
+
+    # duplicates among ledger ids: group number of each id, counted
+    uniq = pc.unique(l_id)
+    gid = pc.index_in(l_id, value_set=uniq).to_numpy(zero_copy_only=False)
+    dup = np.zeros(total, dtype=bool)
+    if n:
+        dup[:n] = np.bincount(gid, minlength=len(uniq))[gid] > 1
+
+    missing_on_platform = found & (err_np == NOT_FOUND)
+    not_fetched = ~found
+    fetch_error = not_fetched | (found & (err_np != "") & (err_np != NOT_FOUND))
+    missing_in_ledger = ~in_ledger & fetched_ok
+
+    cur_mm = both & _np(pc.not_equal(a_currency, p_currency))
+    comparable = both & ~cur_mm
+    p_np_status = pc.fill_null(p_status, "")
+    final_bad = _np(pc.is_in(p_np_status, value_set=pa.array([FAILED, REFUSED])))
+    if has_status:
+        said = _np(a_mapped.is_valid())
+        differs = _np(pc.not_equal(a_mapped, p_np_status))
+        status_mm = both & np.where(said, differs, final_bad)
+    else:
+        said = np.zeros(total, dtype=bool)
+        status_mm = both & final_bad
+
+    key_currency = pc.coalesce(a_currency, p_currency)
+    amount_diff = _money_sub(a_amount, p_amount)
+    amount_diff = pc.if_else(pa.array(comparable), amount_diff, pa.scalar(None, MONEY_TYPE))
+    tol = _tolerance_array(tolerance, key_currency)
+    amount_mm = comparable & _np(pc.greater(pc.abs(amount_diff), tol))
+    zero = pa.scalar(Decimal(0), MONEY_TYPE)
+    if has_fee:
+        fee_diff = _money_sub(pc.coalesce(a_fee, zero), pc.coalesce(p_fee, zero))
+        fee_diff = pc.if_else(pa.array(comparable), fee_diff, pa.scalar(None, MONEY_TYPE))
+        fee_tol = _tolerance_array(fee_tolerance, key_currency)
+        fee_mm = comparable & _np(pc.greater(pc.abs(fee_diff), fee_tol))
+    else:
+        fee_diff = pa.nulls(total, MONEY_TYPE)
+        fee_mm = np.zeros(total, dtype=bool)
+    processing = _np(pc.equal(p_np_status, PROCESSING))
+    agrees = ~said | _np(pc.equal(a_mapped, PROCESSING))
+    pending = both & processing & agrees
+
+    conds = [dup, missing_on_platform, fetch_error, missing_in_ledger, cur_mm, status_mm,
+             amount_mm, fee_mm, pending]
+    category = np.select(conds, CATEGORIES[:-1], default=CATEGORIES[-1])
+    is_matched = category == CATEGORIES[-1]
+
+    # Flags beyond the categories.
+    if fee_schedule is not None:
+        expected = fee_schedule.expected_fees(p_amount, p_currency, p_method)
+        exp_diff = pc.abs(_money_sub(pc.coalesce(p_fee, zero), expected))
+        flag_tol = _tolerance_array(fee_tolerance, p_currency)
+        schedule_mm = fetched_ok & _np(pc.greater(exp_diff, flag_tol))
+    else:
+        expected = pa.nulls(total, MONEY_TYPE)
+        schedule_mm = np.zeros(total, dtype=bool)
+    zero_dec = _np(pc.is_in(pc.fill_null(p_currency, ""), value_set=pa.array(sorted(ZERO_DECIMAL_CURRENCIES))))
+    r0 = pc.round(p_amount, ndigits=0, round_mode="towards_zero")
+    r2 = pc.round(p_amount, ndigits=2, round_mode="towards_zero")
+    precision_bad = fetched_ok & np.where(
+        zero_dec, _np(pc.not_equal(r0, p_amount)), _np(pc.not_equal(r2, p_amount))
+    )
+    test_payment = found & _np(p_is_test)
+    flags = [schedule_mm, precision_bad, test_payment, not_fetched]
+
+    words = [*conds, is_matched, *flags]
+    labels = [*CATEGORIES[:-1], CATEGORIES[-1], *FLAGS]
+    parts = [
+        pc.if_else(pa.array(mask), pa.scalar(label), pa.scalar(None, pa.string()))
+        for mask, label in zip(words, labels, strict=True)
+        if mask.any()
+    ]
+    if parts:
+        issues = pc.binary_join_element_wise(*parts, ";", null_handling="skip")
+    else:
+        issues = pa.array([""] * total, pa.string())
+
+    rows_arrow: dict[str, pa.Array] = {
+        "id_payout": row_id,
+        "category": pa.array(category, pa.string()),
+        "issues": issues,
+        "source_row": led(l_row),
+        "ledger_amount": a_amount,
+        "platform_amount": p_amount,
+        "amount_diff": amount_diff,
+        "ledger_currency": a_currency,
+        "platform_currency": p_currency,
+        "ledger_fee": a_fee,
+        "platform_fee": p_fee,
+        "fee_diff": fee_diff,
+        "expected_fee": expected,
+        "ledger_status": led(l_status),
+        "ledger_status_mapped": a_mapped,
+        "platform_status": p_status,
+        "ledger_date": led(l_date),
+        "platform_created_at": plat("created_at", pa.timestamp("us", tz="UTC")),
+        "platform_processed_at": plat("processed_at", pa.timestamp("us", tz="UTC")),
+        "payment_method_code": p_method,
+        "is_test": p_is_test,
+        "failure_reason_code": plat("failure_reason_code", pa.string()),
+        "http_status": plat("http_status", pa.int64()),
+        "error": pc.if_else(pa.array(not_fetched), pa.scalar("not_fetched"), p_error),
+    }
+    rows = _rows_frame(rows_arrow)
+    first_of_id = np.ones(total, dtype=bool)
+    if n:
+        first = np.zeros(n, dtype=bool)
+        _, first_pos = np.unique(gid, return_index=True)
+        first[first_pos] = True
+        first_of_id[:n] = first
+    summary = _summary(category, rows_arrow, key_currency, found & first_of_id, in_ledger)
+    exc_mask = ~np.isin(category, list(QUIET)) | schedule_mm | precision_bad | test_payment
+    exceptions = rows.loc[exc_mask]
+    dates = l_date.drop_null()
+    period = None
+    if len(dates):
+        lo, hi = pc.min_max(dates).values()
+        period = (pd.Timestamp(lo.as_py()), pd.Timestamp(hi.as_py()))
+    return Reconciliation(
+        rows=rows,
+        summary=summary,
+        exceptions=exceptions,
+        ledger_source=ledger_source or info.get("source"),
+        base_url=base_url,
+        generated_at=generated_at or datetime.now(UTC),
+        period=period,
+        tolerances={"amount": _tolerance_repr(tolerance), "fee": _tolerance_repr(fee_tolerance)},
+        fee_schedule=fee_schedule is not None,
+    )
+
+
+def _rows_frame(cols: dict[str, pa.Array]) -> pd.DataFrame:
+    out: dict[str, Any] = {}
+    for name in ROW_COLUMNS:
+        arr = cols[name]
+        if pa.types.is_string(arr.type):
+            out[name] = pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype(STRING)
+        elif arr.type == MONEY_TYPE:
+            out[name] = pd.Series(pd.arrays.ArrowExtensionArray(arr), dtype=MONEY)
+        elif pa.types.is_timestamp(arr.type):
+            out[name] = pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype(TIMESTAMP)
+        elif pa.types.is_boolean(arr.type):
+            out[name] = pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype("boolean")
+        else:
+            out[name] = pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype("Int64")
+    return pd.DataFrame(out)
+
+
+def _summary(
+    category: np.ndarray,
+    cols: dict[str, pa.Array],
+    key_currency: pa.Array,
+    platform_once: np.ndarray,
+    in_ledger: np.ndarray,
+) -> pd.DataFrame:
+    """Counts per category (all of them, in order), then exact sums per currency."""
+    names, counts = np.unique(category, return_counts=True)
+    by_cat = dict(zip(names.tolist(), counts.tolist(), strict=True))
+    records: list[dict[str, Any]] = [
+        {"section": "category", "key": c, "count": by_cat.get(c, 0)} for c in CATEGORIES
+    ]
+    key = pc.fill_null(key_currency, UNKNOWN_CURRENCY)
+    led = pa.table({
+        "currency": pc.filter(key, pa.array(in_ledger)),
+        "amount": pc.filter(cols["ledger_amount"], pa.array(in_ledger)),
+        "fee": pc.filter(cols["ledger_fee"], pa.array(in_ledger)),
+    })
+    plat = pa.table({
+        "currency": pc.fill_null(pc.filter(cols["platform_currency"], pa.array(platform_once)), UNKNOWN_CURRENCY),
+        "amount": pc.filter(cols["platform_amount"], pa.array(platform_once)),
+        "fee": pc.filter(cols["platform_fee"], pa.array(platform_once)),
+    })
+    rows_per = pa.table({"currency": key}).group_by("currency").aggregate([("currency", "count")])
+    lg = led.group_by("currency").aggregate([("amount", "sum"), ("fee", "sum")])
+    pg = plat.group_by("currency").aggregate([("amount", "sum"), ("fee", "sum")])
+    sums: dict[str, dict[str, Any]] = {}
+    for table, side in ((lg, "ledger"), (pg, "platform")):
+        for rec in table.to_pylist():
+            d = sums.setdefault(rec["currency"], {})
+            d[f"{side}_amount"] = rec["amount_sum"]
+            d[f"{side}_fee"] = rec["fee_sum"]
+    n_rows = {r["currency"]: r["currency_count"] for r in rows_per.to_pylist()}
+    zero = Decimal(0)
+    for cur in sorted(sums, key=lambda c: (c == UNKNOWN_CURRENCY, c)):
+        d = sums[cur]
+        la, pa_, lf, pf = (d.get(k) or zero for k in ("ledger_amount", "platform_amount", "ledger_fee", "platform_fee"))
+        records.append({
+            "section": "currency", "key": cur, "count": n_rows.get(cur, 0),
+            "ledger_amount": la, "platform_amount": pa_, "amount_difference": la - pa_,
+            "ledger_fee": lf, "platform_fee": pf, "fee_difference": lf - pf,
+        })
+    money_cols = ("ledger_amount", "platform_amount", "amount_difference", "ledger_fee",
+                  "platform_fee", "fee_difference")
+    frame = pd.DataFrame({
+        "section": pd.Series([r["section"] for r in records], dtype=STRING),
+        "key": pd.Series([r["key"] for r in records], dtype=STRING),
+        "count": pd.Series([r["count"] for r in records], dtype="int64"),
+    })
+    for c in money_cols:
+        frame[c] = pd.Series(pa.array([r.get(c) for r in records], MONEY_TYPE), dtype=MONEY)
+    return frame
+
+
+__all__ = ["CATEGORIES", "EXCEPTION_FLAGS", "FLAGS", "ROW_COLUMNS", "reconcile"]

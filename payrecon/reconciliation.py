@@ -1,0 +1,200 @@
+"""The result of a reconciliation: its tables, its metadata, and the ways it is written out.
+
+A frozen dataclass in the manner of datacompy's report data: everything a report needs is computed
+here (counts, totals, exceptions), so a template only lays it out. Money in the CSV files is plain
+decimal text, exact, with the currency's usual decimals when that loses nothing (``12.50 EUR``,
+``10000 IDR``) and every digit otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from payrecon.categories import ADVICE, CATEGORIES
+from payrecon.frames import MONEY_TYPE
+from payrecon.platform import ZERO_DECIMAL_CURRENCIES
+
+
+def money_text(values: pa.Array, currency: pa.Array | None = None) -> pa.Array:
+    """Exact decimal text for a money column: trailing zeros dropped, then padded to the currency's
+    decimals (2, or 0 for zero-decimal currencies) where that adds zeros only."""
+    text = pc.cast(values, pa.string())
+    # Arrow writes zero as "0E-8" and magnitudes below 1e-6 in scientific notation: zero by regex,
+    # the (rare) others through Decimal, exactly.
+    text = pc.replace_substring_regex(text, r"^-?0E-?[0-9]+$", "0")
+    sci = pc.fill_null(pc.match_substring(text, "E"), False)
+    if pc.any(sci).as_py():
+        idx = np.flatnonzero(sci.to_numpy(zero_copy_only=False))
+        py = text.to_pylist()
+        for i in idx:
+            py[i] = format(Decimal(py[i]), "f")
+        text = pa.array(py, pa.string())
+    text = pc.replace_substring_regex(text, r"(\.[0-9]*?)0+$", r"\1")
+    text = pc.replace_substring_regex(text, r"\.$", "")
+    text = pc.replace_substring_regex(text, r"^-0$", "0")
+    if currency is None:
+        return text
+    zero_dec = pc.fill_null(
+        pc.is_in(currency, value_set=pa.array(sorted(ZERO_DECIMAL_CURRENCIES))), False
+    )
+    two = pc.and_(pc.invert(zero_dec), pc.fill_null(currency.is_valid(), False))
+    no_dot = pc.invert(pc.match_substring(text, "."))
+    one_digit = pc.match_substring_regex(text, r"\.[0-9]$")
+    suffix = pc.if_else(
+        pc.and_(two, no_dot), pa.scalar(".00"),
+        pc.if_else(pc.and_(two, one_digit), pa.scalar("0"), pa.scalar("")),
+    )
+    return pc.binary_join_element_wise(text, suffix, "")
+
+
+def _arrow_column(series: pd.Series) -> pa.Array:
+    arr = pa.array(series.array) if hasattr(series.array, "__arrow_array__") else pa.array(
+        series, from_pandas=True
+    )
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr
+
+
+def frame_to_text_table(frame: pd.DataFrame) -> pa.Table:
+    """A frame as an arrow table of text ready for CSV: money exact, times ISO 8601 UTC."""
+    cols: dict[str, pa.Array] = {}
+    for name in frame.columns:
+        arr = _arrow_column(frame[name])
+        if arr.type == MONEY_TYPE or pa.types.is_decimal(arr.type):
+            cur_name = _currency_for(name, frame)
+            cur = _arrow_column(frame[cur_name]) if cur_name else None
+            cols[name] = money_text(arr, cur)
+        elif pa.types.is_timestamp(arr.type):
+            cols[name] = pc.strftime(arr, format="%Y-%m-%dT%H:%M:%SZ")
+        else:
+            cols[name] = arr
+    return pa.table(cols)
+
+
+def _currency_for(money_column: str, frame: pd.DataFrame) -> str | None:
+    """Which currency column prices a money column of the rows or summary table."""
+    if money_column.startswith("ledger_") and "ledger_currency" in frame.columns:
+        return "ledger_currency"
+    if money_column.startswith(("platform_", "expected_")) and "platform_currency" in frame.columns:
+        return "platform_currency"
+    for c in ("ledger_currency", "platform_currency"):
+        if c in frame.columns:
+            return c
+    if "section" in frame.columns and "key" in frame.columns:
+        return "key"
+    return None
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a result table as CSV (exact money text); fast enough for millions of rows."""
+    path = Path(path)
+    pacsv.write_csv(frame_to_text_table(frame), path)
+    return path
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """What :func:`payrecon.reconcile` found.
+
+    Attributes
+    ----------
+    rows
+        One row per ledger row, then one per platform payout no ledger row names
+        (columns: :data:`payrecon.reconcile.ROW_COLUMNS`).
+    summary
+        ``section == "category"``: one row per category with its ``count`` (all ten, in order);
+        ``section == "currency"``: per currency (``key``) the exact sums ``ledger_amount``,
+        ``platform_amount``, ``amount_difference`` (ledger - platform), ``ledger_fee``,
+        ``platform_fee``, ``fee_difference``, and ``count`` of rows. A payout that several ledger
+        rows name counts once on the platform side.
+    exceptions
+        The rows that need a person (see :mod:`payrecon.reconcile`).
+    ledger_source, base_url, generated_at, period, tolerances, fee_schedule
+        Where the data came from, when, the ledger's date range, and the settings used.
+    """
+
+    rows: pd.DataFrame
+    summary: pd.DataFrame
+    exceptions: pd.DataFrame
+    ledger_source: str | None = None
+    base_url: str | None = None
+    generated_at: datetime | None = None
+    period: tuple[pd.Timestamp, pd.Timestamp] | None = None
+    tolerances: dict[str, Any] = field(default_factory=dict)
+    fee_schedule: bool = False
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Rows per category, every category present, in order."""
+        part = self.summary[self.summary["section"] == "category"]
+        return {str(k): int(v) for k, v in zip(part["key"], part["count"], strict=True)}
+
+    @property
+    def totals(self) -> pd.DataFrame:
+        """The per-currency part of the summary, indexed by currency."""
+        part = self.summary[self.summary["section"] == "currency"].drop(columns="section")
+        return part.rename(columns={"key": "currency"}).set_index("currency")
+
+    def to_csv(self, directory: str | Path) -> dict[str, Path]:
+        """Write ``rows.csv``, ``summary.csv`` and ``exceptions.csv`` into ``directory``."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        return {
+            "rows": write_csv(self.rows, out / "rows.csv"),
+            "summary": write_csv(self.summary, out / "summary.csv"),
+            "exceptions": write_csv(self.exceptions, out / "exceptions.csv"),
+        }
+
+    def to_html(self, path: str | Path, *, max_exceptions: int = 500) -> Path:
+        """Write the HTML report (the summary and the first ``max_exceptions`` exceptions)."""
+        from payrecon.report.html import render_report
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_report(self, max_exceptions=max_exceptions), encoding="utf-8")
+        return path
+
+    def report_data(self, *, max_exceptions: int = 500) -> dict[str, Any]:
+        """Everything the report shows, as plain values (money as exact text)."""
+        totals = frame_to_text_table(self.summary[self.summary["section"] == "currency"]).to_pylist()
+        shown = self.exceptions.head(max_exceptions)
+        return {
+            "ledger_source": self.ledger_source,
+            "base_url": self.base_url,
+            "generated_at": self.generated_at.isoformat(timespec="seconds") if self.generated_at else None,
+            "period": tuple(t.isoformat() for t in self.period) if self.period else None,
+            "tolerances": self.tolerances,
+            "fee_schedule": self.fee_schedule,
+            "n_rows": len(self.rows),
+            "n_exceptions": len(self.exceptions),
+            "categories": [
+                {"name": c, "count": self.counts.get(c, 0), "advice": ADVICE[c]} for c in CATEGORIES
+            ],
+            "totals": totals,
+            "exception_columns": list(shown.columns),
+            "exceptions": frame_to_text_table(shown).to_pylist(),
+            "exceptions_shown": len(shown),
+        }
+
+    def _repr_html_(self) -> str:
+        from payrecon.report.html import render_summary
+
+        return render_summary(self)
+
+    def __repr__(self) -> str:
+        nonzero = ", ".join(f"{k}={v}" for k, v in self.counts.items() if v)
+        return f"<Reconciliation {len(self.rows)} rows: {nonzero}>"
+
+
+__all__ = ["Reconciliation", "frame_to_text_table", "money_text", "write_csv"]

@@ -1,0 +1,1 @@
+"""Reports of a reconciliation: HTML (a jinja2 template) for now."""
