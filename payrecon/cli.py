@@ -119,11 +119,68 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def _cmd_callbacks(args: argparse.Namespace) -> int:
-    raise NotImplementedError("callbacks")
+    """Receive callbacks until Ctrl-C / SIGTERM; the first line printed is the URL listened on."""
+    from payrecon.callbacks import serve_forever
+    from payrecon.client import Client
+    from payrecon.store import Store
+
+    with Client.from_env(base_url=args.base_url) as client:
+        store = Store(args.store, base_url=client.base_url, merchant_code=client.merchant_code)
+        with store:
+
+            def ready(receiver: object) -> None:
+                url = getattr(receiver, "url", "")
+                print(url, flush=True)
+                print(
+                    f"payrecon: receiving callbacks for {client.base_url} (merchant "
+                    f"{client.merchant_code}) into {store.path}; Ctrl-C to stop",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+            stats = serve_forever(store, client, host=args.host, port=args.port, on_ready=ready)
+    print(
+        f"payrecon: {stats.accepted} callback(s) accepted, {stats.refused} refused, "
+        f"{stats.fetched} payout(s) fetched, {stats.fetch_failures} fetch(es) failed",
+        file=sys.stderr,
+    )
+    return EXIT_OK
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    raise NotImplementedError("show")
+    """Print one payout's story; a payout the platform lacks is a finding, not an error."""
+    from payrecon.client import Client
+    from payrecon.platform import is_valid_id
+    from payrecon.store import Store
+    from payrecon.story import gather_story
+
+    if not is_valid_id(args.id_payout):
+        raise InputError(
+            f"{args.id_payout!r} breaks the platform's id rule ([A-Za-z0-9_-]{{1,250}})"
+        )
+    if args.mapping is not None and args.ledger is None:
+        raise InputError("--mapping needs --ledger")
+    ledger = None
+    if args.ledger is not None:
+        from payrecon.ledger import read_ledger
+
+        ledger = read_ledger(args.ledger, mapping=args.mapping)
+    with Client.from_env(base_url=args.base_url) as client:
+        # An existing store only: looking at one payout should not leave a new file behind.
+        store = (
+            Store(args.store, base_url=client.base_url, merchant_code=client.merchant_code)
+            if args.store.exists()
+            else None
+        )
+        try:
+            story = gather_story(args.id_payout, client=client, store=store, ledger=ledger)
+        finally:
+            if store is not None:
+                store.close()
+    print(story.to_text())
+    if store is None:
+        print(f"  (no store at {args.store}: no history or callbacks to show)")
+    return EXIT_OK
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
