@@ -282,3 +282,26 @@ class BulkFetch:
         for i in todo:
             if i not in outcomes:
                 outcomes[i] = FetchOutcome(i, None, None, INTERRUPTED)
+
+
+def summarise(frame: Any, *, listed: int, seconds: float, out: object) -> str:
+    """A one-screen summary of a statuses table: counts by status and by error word."""
+    n = len(frame)
+    from_store = int(frame["from_store"].fillna(False).sum()) if n else 0
+    lines = [
+        f"payrecon fetch: {listed} id(s) listed, {n} unique, written to {out} in {seconds:.1f}s"
+    ]
+    if from_store:
+        lines.append(f"  from the store (already final): {from_store}")
+
+    def counts(series: Any, empty: str) -> str:
+        values = series.fillna("").replace("", empty).value_counts()
+        shown = [f"{k} {v}" for k, v in values.head(12).items()]
+        if len(values) > 12:
+            shown.append(f"... {len(values) - 12} more")
+        return ", ".join(shown) if shown else "none"
+
+    lines.append(f"  by status: {counts(frame['status'], '(none)')}")
+    errors = frame["error"][frame["error"] != ""]
+    lines.append(f"  by error:  {counts(errors, '?') if len(errors) else 'none'}")
+    return "\n".join(lines)
