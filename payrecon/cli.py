@@ -83,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sandbox", help="run the local platform emulator in the foreground")
     p.add_argument("--port", type=int, default=0, help="port (0 or none: a free one)")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    p.add_argument("--seed", type=Path, help="CSV of payouts that already exist (data/payouts.csv)")
+    p.add_argument("--final-after", type=float, default=5.0, help="seconds until a payout is final")
+    p.add_argument("--latency", type=float, default=0.0, help="seconds added per business call")
+    p.add_argument("--latency-profile", choices=("live", "sandbox"), help="measured latency")
+    p.add_argument("--rate-limit", type=float, help="calls a second per merchant")
+    p.add_argument("--error-500-rate", type=float, default=0.0, help="share of calls answered 500")
+    p.add_argument("--callback-interval", type=float, default=120.0, help="seconds between retries")
     p.set_defaults(func=_cmd_sandbox)
 
     p = sub.add_parser("callbacks", help="receive the platform's callbacks into the store")
@@ -107,57 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    """Fetch every id in IDS into the statuses table at --out; a one-screen summary on stdout.
-
-    Whatever happens after the ids are read (refused credentials, an unreachable platform,
-    Ctrl-C), the table is written with every id in it: ids not fetched say ``interrupted``.
-    """
-    import time
-
-    from payrecon.client import Client
-    from payrecon.errors import PlatformError
-    from payrecon.fetch import INTERRUPTED, summarise
-    from payrecon.frames import statuses_frame, write_statuses
-    from payrecon.ids import read_ids
-    from payrecon.records import FetchOutcome
-    from payrecon.store import open_store
-
-    if args.out.suffix.lower() not in (".csv", ".parquet"):
-        raise InputError(f"--out {args.out}: the statuses table is written as .csv or .parquet")
-    ids = read_ids(args.ids)
-    started = time.monotonic()
-    failure: PlatformError | None = None
-    with Client.from_env(base_url=args.base_url) as client:
-        store = open_store(
-            None if args.no_store else args.store,
-            base_url=client.base_url,
-            merchant_code=client.merchant_code,
-        )
-        try:
-            outcomes: list[FetchOutcome] = client.fetch(
-                ids, sink=store, refresh=args.refresh, progress=False if args.no_progress else None
-            )
-        except PlatformError as exc:  # the run stopped; exc.outcomes holds every id so far
-            if getattr(exc, "outcomes", None) is None:
-                raise
-            outcomes, failure = exc.outcomes, exc  # type: ignore[attr-defined]
-        finally:
-            if store is not None:
-                store.close()
-    frame = statuses_frame(outcomes)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_statuses(frame, args.out)
-    print(summarise(frame, listed=len(ids), seconds=time.monotonic() - started, out=args.out))
-    if failure is not None:
-        raise failure
-    errors = [o.error for o in outcomes if not o.from_store and o.error != "invalid_id"]
-    if INTERRUPTED in errors:
-        print("payrecon: interrupted; ids not fetched are marked 'interrupted'", file=sys.stderr)
-        return 130
-    if errors and all(e == "transport_error" for e in errors):
-        print("payrecon: platform: no answer for any id", file=sys.stderr)
-        return EXIT_PLATFORM
-    return EXIT_OK
+    raise NotImplementedError("fetch")
 
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
@@ -165,7 +122,51 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
-    raise NotImplementedError("sandbox")
+    import os
+
+    from dotenv import dotenv_values
+
+    from payrecon.sandbox import DEMO_MERCHANT_CODE, DEMO_SECRET, Faults, Merchant, SandboxConfig
+    from payrecon.sandbox.server import serve_forever
+
+    env = {**dotenv_values(".env"), **os.environ}
+    code, secret = env.get("PAYRECON_MERCHANT_CODE"), env.get("PAYRECON_SECRET")
+    if code and secret:
+        merchant, note = Merchant(code, secret), f"merchant {code} (secret from PAYRECON_SECRET)"
+    else:  # the emulator's own demo pair guards nothing real, so it is shown
+        merchant = Merchant(DEMO_MERCHANT_CODE, DEMO_SECRET)
+        note = (
+            f"demo merchant: PAYRECON_MERCHANT_CODE={DEMO_MERCHANT_CODE}"
+            f" PAYRECON_SECRET={DEMO_SECRET}"
+        )
+    try:
+        faults = Faults(
+            latency=args.latency,
+            latency_profile=args.latency_profile,
+            error_500_rate=args.error_500_rate,
+        )
+        config = SandboxConfig(
+            merchants=(merchant,),
+            final_after=args.final_after,
+            callback_interval=args.callback_interval,
+            rate_limit=args.rate_limit,
+            faults=faults,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"sandbox settings: {exc}") from None
+
+    def announce(line: str) -> None:
+        print(line, flush=True)
+
+    def announce_then_note(line: str) -> None:
+        announce(line)
+        if line.startswith("http"):
+            announce(note)
+            announce("Ctrl-C stops it.")
+
+    return serve_forever(
+        config, port=args.port, host=args.host, seed=args.seed, announce=announce_then_note
+    )
 
 
 def _cmd_callbacks(args: argparse.Namespace) -> int:

@@ -18,7 +18,11 @@ def test_token_create_and_read_until_final(sandbox: Sandbox) -> None:
         r = http.post(
             f"{sandbox.base_url}/auth-tokens",
             headers=HEADERS,
-            json={"merchantCode": sandbox.merchant_code, "secret": sandbox.secret, "operations": ops},
+            json={
+                "merchantCode": sandbox.merchant_code,
+                "secret": sandbox.secret,
+                "operations": ops,
+            },
         )
         assert r.status_code == 200
         auth = {**HEADERS, "Authorization": f"Bearer {r.json()['token']}"}

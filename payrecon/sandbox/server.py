@@ -240,3 +240,39 @@ def running(
         yield sandbox
     finally:
         sandbox.stop()
+
+
+def serve_forever(
+    config: SandboxConfig,
+    *,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    seed: str | Path | None = None,
+    announce: Callable[[str], None] = print,
+) -> int:
+    """Run a sandbox in the foreground until SIGINT or SIGTERM; return the exit code (0).
+
+    The first line announced is exactly the base URL (``http://127.0.0.1:PORT``), so a script can
+    start the command and read where it listens.
+    """
+    import signal
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    sandbox = Sandbox(config)
+    try:
+        sandbox.start(port=port, host=host)
+        announce(sandbox.base_url)
+        if seed is not None:
+            announce(f"seeded {sandbox.seed(seed)} payouts from {seed}")
+        while not stop.wait(0.5):
+            pass
+    finally:
+        sandbox.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 0

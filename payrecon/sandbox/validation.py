@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 from payrecon.platform import (
     TOKEN_VALIDITY_DEFAULT,
@@ -30,6 +29,9 @@ _OPERATOR = re.compile(r"[A-Za-z0-9_-]{1,30}")
 _WALLET = re.compile(r"[a-zA-Z0-9_\-\.]+@[a-zA-Z0-9_\.]+")
 _PHONE = re.compile(r"(?=.{7,16}$)\+?[0-9]+")
 _CRYPTO_ADDRESS = re.compile(r"[A-Za-z0-9]{1,62}")
+#: What ``callbackUrl`` must look like (the OpenAPI document uses the same pattern).
+CALLBACK_URL_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^ ]*)?$"
+_CALLBACK_URL = re.compile(CALLBACK_URL_PATTERN)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _NAME_PUNCTUATION = frozenset(" .,'-&()")
 _ACCOUNT_TYPES = {
@@ -55,11 +57,11 @@ def _bad(attr: str, why: str) -> Refusal:
 
 
 def _obj(data: Mapping[str, Any], key: str, attr: str, *, required: bool = True) -> Any:
-    value = data.get(key)
-    if value is None:
+    if key not in data:
         if required:
             raise _bad(attr, "is required")
         return None
+    value = data[key]
     if not isinstance(value, Mapping):
         raise _bad(attr, "must be an object")
     return value
@@ -74,11 +76,11 @@ def _str(
     max_len: int = 1000,
     rule: re.Pattern[str] | None = None,
 ) -> str | None:
-    value = data.get(key)
-    if value is None:
+    if key not in data:  # absent; a null is no string either (the spec never says nullable)
         if required:
             raise _bad(attr, "is required")
         return None
+    value = data[key]
     if not isinstance(value, str):
         raise _bad(attr, "must be a string")
     if not 1 <= len(value) <= max_len:
@@ -137,7 +139,7 @@ def token_request(data: Any, max_operations: int | None) -> TokenRequest:
     if not TOKEN_VALIDITY_MIN <= validity <= TOKEN_VALIDITY_MAX:
         raise _bad("validitySecs", f"must be {TOKEN_VALIDITY_MIN} to {TOKEN_VALIDITY_MAX}")
     ops = data.get("operations")
-    if ops is None:
+    if "operations" not in data:
         raise _bad("operations", "is required: name every operation the token allows")
     if not isinstance(ops, list) or not ops:
         raise _bad("operations", "must be a non-empty array")
@@ -188,11 +190,7 @@ def payout_request(data: Any) -> PayoutRequest:
         operator = _wallet_transfer(method_obj, currency)
     else:
         raise _bad("paymentMethod.paymentMethodCode", "must be one of the payout method codes")
-    callback = _str(data, "callbackUrl", "callbackUrl", required=False)
-    if callback is not None:
-        parts = urlsplit(callback)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise _bad("callbackUrl", "must be an http(s) URL")
+    callback = _str(data, "callbackUrl", "callbackUrl", required=False, rule=_CALLBACK_URL)
     ip = _str(data, "customerIp", "customerIp", required=False, max_len=45)
     if ip is not None:
         try:
@@ -240,7 +238,9 @@ def _wallet_transfer(m: Mapping[str, Any], currency: str) -> str | None:
     name = _str(account, "accountName", "account.accountName", required=False, max_len=64)
     if name is not None and not is_account_name(name):
         raise _bad("account.accountName", "letters, marks and . , ' - & ( ) only, 1 to 64")
-    number = _str(account, "accountNumber", "account.accountNumber", required=False, rule=_WALLET)
+    number = _str(
+        account, "accountNumber", "account.accountNumber", required=False, max_len=100, rule=_WALLET
+    )
     if number is None:
         raise Refusal.business(
             "PAYMENT_METHOD_ERROR", "A wallet address is needed.", "accountNumber"
