@@ -114,7 +114,57 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    raise NotImplementedError("fetch")
+    """Fetch every id in IDS into the statuses table at --out; a one-screen summary on stdout.
+
+    Whatever happens after the ids are read (refused credentials, an unreachable platform,
+    Ctrl-C), the table is written with every id in it: ids not fetched say ``interrupted``.
+    """
+    import time
+
+    from payrecon.client import Client
+    from payrecon.errors import PlatformError
+    from payrecon.fetch import INTERRUPTED, summarise
+    from payrecon.frames import statuses_frame, write_statuses
+    from payrecon.ids import read_ids
+    from payrecon.records import FetchOutcome
+    from payrecon.store import open_store
+
+    if args.out.suffix.lower() not in (".csv", ".parquet"):
+        raise InputError(f"--out {args.out}: the statuses table is written as .csv or .parquet")
+    ids = read_ids(args.ids)
+    started = time.monotonic()
+    failure: PlatformError | None = None
+    with Client.from_env(base_url=args.base_url) as client:
+        store = open_store(
+            None if args.no_store else args.store,
+            base_url=client.base_url,
+            merchant_code=client.merchant_code,
+        )
+        try:
+            outcomes: list[FetchOutcome] = client.fetch(
+                ids, sink=store, refresh=args.refresh, progress=False if args.no_progress else None
+            )
+        except PlatformError as exc:  # the run stopped; exc.outcomes holds every id so far
+            if getattr(exc, "outcomes", None) is None:
+                raise
+            outcomes, failure = exc.outcomes, exc  # type: ignore[attr-defined]
+        finally:
+            if store is not None:
+                store.close()
+    frame = statuses_frame(outcomes)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_statuses(frame, args.out)
+    print(summarise(frame, listed=len(ids), seconds=time.monotonic() - started, out=args.out))
+    if failure is not None:
+        raise failure
+    errors = [o.error for o in outcomes if not o.from_store and o.error != "invalid_id"]
+    if INTERRUPTED in errors:
+        print("payrecon: interrupted; ids not fetched are marked 'interrupted'", file=sys.stderr)
+        return 130
+    if errors and all(e == "transport_error" for e in errors):
+        print("payrecon: platform: no answer for any id", file=sys.stderr)
+        return EXIT_PLATFORM
+    return EXIT_OK
 
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
