@@ -220,3 +220,54 @@ def test_a_store_that_cannot_be_written_gets_503_so_the_platform_retries(
         other.close()
         slow.close()
     assert r.status_code == 503
+
+
+def test_the_callbacks_command_receives_until_sigterm(sandbox: Any, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    seed(sandbox, tmp_path, [("CLI-1", "7.00", "SUCCESS")])
+    env = {
+        **os.environ,
+        "PAYRECON_BASE_URL": sandbox.base_url,
+        "PAYRECON_MERCHANT_CODE": sandbox.merchant_code,
+        "PAYRECON_SECRET": sandbox.secret,
+    }
+    path = tmp_path / "cb.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "payrecon", "-v", "callbacks", "--port", "0", "--store", str(path)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        assert requests.get(url, timeout=10).status_code == 200
+        assert (
+            requests.post(url + "hook", json={"idEntity": "CLI-1"}, timeout=10).status_code == 200
+        )
+        assert requests.post(url + "hook", data=b"{oops", timeout=10).status_code == 400
+
+        def fetched() -> bool:
+            with Store.open_readonly(path) as s:
+                return "CLI-1" in s.known_final(["CLI-1"])
+
+        wait_for(fetched)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "1 callback(s) accepted, 1 refused, 1 payout(s) fetched" in err
+    assert "not_json" in err  # the refused body was logged
+    assert sandbox.secret not in err
+    with Store.open_readonly(path) as s:
+        assert len(s.callbacks()) == 2
