@@ -168,7 +168,53 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
-    raise NotImplementedError("reconcile")
+    from payrecon.frames import read_statuses
+    from payrecon.ledger import ledger_info, read_ledger
+    from payrecon.reconcile import reconcile
+
+    ledger = read_ledger(args.ledger, args.mapping)
+    info = ledger_info(ledger)
+    if info.get("detected"):
+        used = ", ".join(f"{role} = {col!r}" for role, col in info["columns"].items())
+        print(f"ledger columns found by name: {used}")
+    if args.mapping is None and info.get("decimal") == ",":
+        print("ledger amounts read with a decimal comma")
+    extra_ids: list[str] | None = None
+    if args.ids is not None:
+        from payrecon.ids import read_ids
+
+        extra_ids = list(read_ids(args.ids))
+    base_url: str | None = None
+    if args.statuses is not None:
+        if not args.statuses.is_file():
+            raise InputError(f"{args.statuses}: statuses table not found")
+        statuses = read_statuses(args.statuses)
+    else:
+        from payrecon.client import Client
+        from payrecon.store import open_store
+
+        wanted = list(dict.fromkeys([*ledger["id_payout"].tolist(), *(extra_ids or [])]))
+        with Client.from_env(base_url=args.base_url) as client:
+            base_url = client.base_url
+            store = open_store(
+                None if args.no_store else args.store,
+                base_url=client.base_url,
+                merchant_code=client.merchant_code,
+            )
+            try:
+                statuses = client.fetch_statuses(
+                    wanted, store=store, refresh=args.refresh,
+                    progress=False if args.no_progress else None,
+                )
+            finally:
+                if store is not None:
+                    store.close()
+    rec = reconcile(ledger, statuses, ids=extra_ids, ledger_source=str(args.ledger), base_url=base_url)
+    written = rec.to_csv(args.out)
+    report = rec.to_html(args.out / "report.html")
+    print(rec.summary_text())
+    print(f"wrote {written['rows']}, {written['summary']}, {report}")
+    return EXIT_OK
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:

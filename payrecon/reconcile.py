@@ -359,7 +359,7 @@ def reconcile(
         _, first_pos = np.unique(gid, return_index=True)
         first[first_pos] = True
         first_of_id[:n] = first
-    summary = _summary(category, rows_arrow, key_currency, found & first_of_id, in_ledger)
+    summary = _summary(category, rows_arrow, key_currency, fetched_ok & first_of_id, in_ledger)
     exc_mask = ~np.isin(category, list(QUIET)) | schedule_mm | precision_bad | test_payment
     exceptions = rows.loc[exc_mask]
     dates = l_date.drop_null()
@@ -389,7 +389,7 @@ def _rows_frame(cols: dict[str, pa.Array]) -> pd.DataFrame:
         elif arr.type == MONEY_TYPE:
             out[name] = pd.Series(pd.arrays.ArrowExtensionArray(arr), dtype=MONEY)
         elif pa.types.is_timestamp(arr.type):
-            out[name] = pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype(TIMESTAMP)
+            out[name] = pd.Series(arr.to_pandas()).astype(TIMESTAMP)
         elif pa.types.is_boolean(arr.type):
             out[name] = pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype("boolean")
         else:

@@ -187,6 +187,25 @@ class Reconciliation:
             "exceptions_shown": len(shown),
         }
 
+    def summary_text(self) -> str:
+        """One screen for a terminal: rows per category and the exact totals per currency."""
+        counts = self.counts
+        n_ledger = int(self.rows["source_row"].notna().sum())
+        lines = [
+            f"reconciled {n_ledger:,} ledger rows and {len(self.rows) - n_ledger:,} platform-only "
+            f"payouts: {len(self.exceptions):,} need a person"
+        ]
+        lines += [f"  {c:<20} {n:>12,}" for c, n in counts.items() if n]
+        table = frame_to_text_table(self.summary[self.summary["section"] == "currency"]).to_pylist()
+        if table:
+            lines.append(f"  {'currency':<10} {'ledger amount':>20} {'platform amount':>20} {'difference':>18}")
+        for t in table:
+            lines.append(
+                f"  {t['key']:<10} {t['ledger_amount']:>20} {t['platform_amount']:>20} "
+                f"{t['amount_difference']:>18}"
+            )
+        return "\n".join(lines)
+
     def _repr_html_(self) -> str:
         from payrecon.report.html import render_summary
 
