@@ -134,6 +134,16 @@ class Reconciliation:
     tolerances: dict[str, Any] = field(default_factory=dict)
     fee_schedule: bool = False
 
+    def explain(self, id_payout: str, *, store: Any = None, client: Any = None) -> Any:
+        """One payout's story: its detail (fetched fresh with ``client``, else the ``store``'s),
+        the status changes and callbacks the store saw, and the rows here that name it.
+
+        Returns a :class:`payrecon.story.PayoutStory` (HTML in Jupyter, ``print`` for text).
+        """
+        from payrecon.story import gather_story
+
+        return gather_story(id_payout, client=client, store=store, ledger=self.rows)
+
     @property
     def counts(self) -> dict[str, int]:
         """Rows per category, every category present, in order."""
