@@ -24,6 +24,20 @@ if TYPE_CHECKING:
 
 #: Ledger columns shown in a story, when the ledger has them (``raw.*`` columns are left out).
 LEDGER_SHOWN = ("source_row", "id_payout", "amount", "currency", "fee", "status", "date")
+#: Columns shown when the rows are a reconciliation's (``Reconciliation.explain``).
+RECONCILED_SHOWN = (
+    "source_row",
+    "category",
+    "issues",
+    "ledger_amount",
+    "platform_amount",
+    "amount_diff",
+    "ledger_currency",
+    "ledger_fee",
+    "platform_fee",
+    "ledger_status",
+    "platform_status",
+)
 
 
 def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
@@ -110,7 +124,7 @@ class PayoutStory:
             out.append(f"    {_when(r.received_at)}  from {r.remote or '?'}{extra}")
         if self.ledger_rows is not None:
             rows = self._ledger_shown()
-            out.append(f"  Ledger rows naming it ({len(rows)}):")
+            out.append(f"  {self.ledger_title}:")
             if len(rows):
                 out += ["    " + line for line in rows.to_string(index=False).splitlines()]
         return "\n".join(out)
@@ -119,10 +133,20 @@ class PayoutStory:
 
     def _ledger_shown(self) -> pd.DataFrame:
         assert self.ledger_rows is not None
-        cols = [c for c in LEDGER_SHOWN if c in self.ledger_rows.columns]
+        shown = RECONCILED_SHOWN if self._reconciled else LEDGER_SHOWN
+        cols = [c for c in shown if c in self.ledger_rows.columns]
         rows = self.ledger_rows[cols]
         keep = [c for c in cols if c in ("source_row", "id_payout") or rows[c].notna().any()]
         return rows[keep]
+
+    @property
+    def _reconciled(self) -> bool:
+        return self.ledger_rows is not None and "category" in self.ledger_rows.columns
+
+    @property
+    def ledger_title(self) -> str:
+        what = "Reconciliation rows" if self._reconciled else "Ledger rows"
+        return f"{what} naming it ({0 if self.ledger_rows is None else len(self.ledger_rows)})"
 
     def to_html(self) -> str:
         """The story as an HTML fragment (escaped), for notebooks and reports."""
@@ -166,7 +190,7 @@ _TEMPLATE = Environment(autoescape=True).from_string(
 {% else %}<p>No detail known.</p>{% endif %}
 <h4>Status changes seen ({{ s.history|length }})</h4>{{ history|safe }}
 <h4>Callbacks received ({{ s.callbacks|length }})</h4>{{ callbacks|safe }}
-{% if ledger is not none %}<h4>Ledger rows naming it ({{ s.ledger_rows|length }})</h4>
+{% if ledger is not none %}<h4>{{ s.ledger_title }}</h4>
 {{ ledger|safe }}{% endif %}
 </div>"""
 )
