@@ -201,3 +201,32 @@ def test_show_on_a_locked_store_is_a_clear_error(
         other.close()
     err = capsys.readouterr().err
     assert "locked by another writer" in err and "Traceback" not in err
+
+
+def test_known_ids_show_up_as_missing_in_ledger_and_explain_tells_why(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    from payrecon.ledger import read_ledger
+    from payrecon.reconcile import reconcile
+
+    seed = tmp_path / "seed.csv"
+    seed.write_text(
+        "id_payout,amount,currency,status\nBOOKED-1,5.00,USD,SUCCESS\nUNBOOKED-1,9.00,USD,SUCCESS\n"
+    )
+    sandbox.seed(seed)
+    Path("ledger.csv").write_text("id_payout,amount,currency\nBOOKED-1,5.00,USD\n")
+    ledger = read_ledger("ledger.csv")
+    client = sandbox.client(progress=False)
+    with _store(sandbox) as store:
+        store.register(["UNBOOKED-1"], "callback")  # e.g. the platform called back about it
+        known = store.known_ids()
+        ids = list(dict.fromkeys([*ledger["id_payout"], *known]))
+        statuses = client.fetch_statuses(ids, store=store)
+        rec = reconcile(ledger, statuses, ids=known)
+        by_id = dict(zip(rec.rows["id_payout"], rec.rows["category"], strict=True))
+        assert by_id == {"BOOKED-1": "matched", "UNBOOKED-1": "missing_in_ledger"}
+        story = rec.explain("UNBOOKED-1", store=store)
+    text = story.to_text()
+    assert "Reconciliation rows naming it (1)" in text and "missing_in_ledger" in text
+    assert "Detail (as the store last saw it)" in text and "amount 9.00 USD" in text
+    assert "(first seen) SUCCESS  via fetch" in text
