@@ -79,11 +79,15 @@ def token_from_jwt(value: str, operations: Sequence[str], *, received_at: float)
         raise PlatformError(
             "the platform's token has no numeric exp claim", method="POST", path="/auth-tokens"
         )
+    # Two estimates of the time left, each wrong in its own way; take the shorter. ``exp - iat``
+    # ignores clock skew but overstates by up to 1 s when ``iat`` is whole seconds; ``exp`` less
+    # our wall clock is exact when the clocks agree and short (safe) when ours runs ahead.
+    by_wall = float(exp) - time.time()
     iat = claims.get("iat")
     if isinstance(iat, int | float) and not isinstance(iat, bool) and exp > iat:
-        lifetime = float(exp - iat)
+        lifetime = min(float(exp - iat), max(by_wall, 0.5 * float(exp - iat)))
     else:
-        lifetime = max(0.0, float(exp) - time.time())
+        lifetime = max(0.0, by_wall)
     return Token(
         value=value,
         operations=frozenset(operations),

@@ -441,6 +441,11 @@ class Client:
         while True:
             if stop is not None and stop.is_set():
                 raise Stopped
+            sent_at = self.throttle.acquire(stop) if paced else time.monotonic()
+            if stop is not None and stop.is_set():
+                raise Stopped
+            # The token is taken after the wait for a slot, so it is checked (and renewed if
+            # about to lapse) at the moment it leaves, not before a queue of unknown length.
             headers = {}
             token = bearer() if bearer is not None else None
             if token is not None:
@@ -448,9 +453,6 @@ class Client:
             data = body() if callable(body) else body
             if data is not None:
                 headers["Content-Type"] = "application/json"
-            sent_at = self.throttle.acquire(stop) if paced else time.monotonic()
-            if stop is not None and stop.is_set():
-                raise Stopped
             answer: Answer | None = None
             failure = ""
             try:

@@ -6,10 +6,12 @@ learns from the answers, much as TCP CUBIC paces a congestion window:
 
 * **slow start**: from ``initial_rate``, the rate doubles every round trip (at least 0.1 s)
   while the pacer is what holds calls back, until the first 429;
-* **on a 429**: the limit is taken as the lower of the pacing rate and the rate of answers that
-  got through in the last second (what a token bucket really lets pass), and the rate drops to
-  ``beta`` times that. Only a 429 for a call *sent after* the last decrease counts, so a burst of
-  429s from one overshoot backs off once, not once per call;
+* **on throttling**: answers are judged in rounds (64 answers by default); when more than
+  ``threshold`` (10 %) of a round was 429, the limit is taken as the lower of the pacing rate and
+  the rate of answers that got through in the last second (what a token bucket really lets
+  pass), and the rate drops to ``beta`` times that. Only answers to calls *sent after* the last
+  decrease count, so one overshoot backs off once, not once per 429; and a steady trickle of
+  random 429s (a few percent) does not sink the rate;
 * **growth**: after a decrease the rate follows a cubic in the time since, concave up to the
   last limit (it lingers just below it: high use, few 429s) and convex beyond (it probes for more
   room when the limit has risen). Growth pauses while the pacer is not the bottleneck (the pool
@@ -54,6 +56,11 @@ class AdaptiveRate:
         Bounds of the pacing rate.
     beta
         Share of the estimated limit the rate drops to on a 429.
+    threshold, round_size
+        Answers are judged in rounds of ``round_size`` (or 2 s): the rate backs off when more than
+        ``threshold`` of a round's answers were 429. A lone 429 is not a verdict: platforms (and
+        the sandbox's fault injection) throttle odd calls at random, and backing off on each
+        would sink the rate to nothing under a steady 5 % of them.
     cubic
         Growth constant: the rate returns to the last limit ``cbrt((1 - beta) / cubic)`` seconds
         after a decrease (2 s with the defaults).
@@ -69,6 +76,8 @@ class AdaptiveRate:
         max_rate: float = 100_000.0,
         beta: float = 0.9,
         cubic: float = 0.0125,
+        threshold: float = 0.1,
+        round_size: int = 64,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] | None = None,
     ) -> None:
@@ -81,6 +90,8 @@ class AdaptiveRate:
         self.max_rate = max_rate
         self.beta = beta
         self.cubic = cubic
+        self.threshold = threshold
+        self.round_size = round_size
         self._clock = clock
         self._sleep = sleep or time.sleep
         self._pace_lock = threading.Lock()  # held while waiting for a slot: one waiter at a time
@@ -98,6 +109,7 @@ class AdaptiveRate:
         self._throttled = 0
         self._answered = 0
         self._decreases = 0
+        self._new_round(self._start)
 
     # ------------------------------------------------------------------ pacing
 
@@ -134,14 +146,29 @@ class AdaptiveRate:
             self._srtt = rtt if self._srtt is None else 0.875 * self._srtt + 0.125 * rtt
             if throttled:
                 self._throttled += 1
-                if sent_at > self._last_decrease:
-                    self._decrease(now)
             else:
                 self._answered += 1
                 self._ok_times.append(now)
-                self._grow(now)
             while self._ok_times and self._ok_times[0] < now - 1.0:
                 self._ok_times.popleft()
+            if sent_at > self._last_decrease:  # answers to calls sent at the rate now in force
+                self._round_total += 1
+                self._round_throttled += throttled
+                if self._round_total >= self.round_size or (
+                    self._round_total >= 8 and now - self._round_start > 2.0
+                ):
+                    share = self._round_throttled / self._round_total
+                    self._new_round(now)
+                    if share > self.threshold:
+                        self._decrease(now)
+                        return
+            if not throttled:
+                self._grow(now)
+
+    def _new_round(self, now: float) -> None:
+        self._round_total = 0
+        self._round_throttled = 0
+        self._round_start = now
 
     def _goodput(self, now: float) -> float:
         """Answers that got through per second over the last second (or since the start)."""
