@@ -99,7 +99,9 @@ def conform(data: dict[str, list[Any]] | pd.DataFrame) -> pd.DataFrame:
     out: dict[str, pd.Series] = {}
     for col, dtype in STATUS_COLUMNS.items():
         values = src[col] if col in src.columns else pd.Series([None] * n, dtype=object)
-        if dtype is MONEY and values.dtype == MONEY:
+        if values.dtype == dtype and col != "error":
+            out[col] = values  # already right (e.g. from the vectorised CSV reader)
+        elif dtype is MONEY and values.dtype == MONEY:
             out[col] = values
         elif dtype is MONEY:
             out[col] = money_series(

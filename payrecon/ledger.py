@@ -189,6 +189,10 @@ def _csv_line_numbers(data: bytes, n_records: int, header_row: int) -> np.ndarra
     Blank lines are skipped by the reader, so the line of record ``k`` is the ``header_row + 1 +
     k``-th non-blank line; with no blank lines that is simply ``header_row + 1 + k``.
     """
+    if b"\n\n" not in data and b"\n\r\n" not in data and not data.startswith((b"\n", b"\r\n")):
+        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        if lines == header_row + n_records:  # no blank lines, one line per record: the usual case
+            return np.arange(header_row + 1, header_row + 1 + n_records, dtype=np.int64)
     buf = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(buf == 10)
     starts = np.concatenate(([0], newlines + 1))
@@ -418,7 +422,18 @@ def _parse_dates(
         ser = pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype(object)
         parsed = pd.to_datetime(ser, utc=True)
         return parsed.astype(TIMESTAMP), []
-    text = pd.Series(pd.arrays.ArrowExtensionArray(pc.utf8_trim_whitespace(_text(col)))).astype(object)
+    trimmed = pc.utf8_trim_whitespace(_text(col))
+    if not m.date_format:
+        # ISO 8601 dates (the usual machine export) parse in one arrow cast; naive means UTC.
+        try:
+            naive = pc.cast(pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed),
+                            pa.timestamp("us"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        else:
+            utc = pc.assume_timezone(naive, timezone="UTC")
+            return pd.Series(utc.to_pandas()).astype(TIMESTAMP), []
+    text = pd.Series(pd.arrays.ArrowExtensionArray(trimmed)).astype(object)
     blank = text.eq("")
     values = text.where(~blank)
     if m.date_format:

@@ -83,8 +83,10 @@ def _arrow(series: pd.Series, typ: pa.DataType) -> pa.Array:
         if any(isinstance(v, float) for v in vals):
             raise TypeError(f"column {series.name!r} holds binary floats; money must be exact")
         out = pa.array([None if v is None else Decimal(str(v)) for v in vals], MONEY_TYPE)
+    elif series.dtype != object:
+        out = pa.array(series, from_pandas=True)  # datetimes, masked ints and booleans, strings
     else:
-        out = pa.array(series.astype(object).where(series.notna(), None), from_pandas=True)
+        out = pa.array(series.where(series.notna(), None), from_pandas=True)
     if isinstance(out, pa.ChunkedArray):
         out = out.combine_chunks()
     if out.type != typ:
@@ -201,34 +203,39 @@ def reconcile(
         l_row = pa.array(np.arange(2, n + 2, dtype=np.int64))
     l_date = _col(ledger, "date", pa.timestamp("us", tz="UTC"))
 
-    # The statuses table, one row per id (the last wins), plus unfetched extra ids.
-    s = statuses.drop_duplicates("id_payout", keep="last") if statuses["id_payout"].duplicated().any() else statuses
-    s_id = _col(s, "id_payout", pa.string())
-    if ids is not None:
-        extra = pd.unique(pd.Series([str(i).strip() for i in ids], dtype=object))
-        extra_arr = pa.array(list(extra), pa.string())
-        new = pc.filter(extra_arr, pc.invert(pc.is_in(extra_arr, value_set=s_id)))
-        new = pc.filter(new, pc.invert(pc.is_in(new, value_set=l_id)))
-    else:
-        new = pa.array([], pa.string())
+    # Every id (ledger, statuses, extra ids) hashed once into integer codes; all matching below
+    # is integer arithmetic on those codes.
+    s = statuses
+    s_id = pc.utf8_trim_whitespace(_col(s, "id_payout", pa.string()))
     m = len(s)
-
-    # Which statuses row each ledger row names (null: none), and the platform-only rows.
-    idx_l = pc.index_in(l_id, value_set=s_id)
-    only = np.flatnonzero(~_np(pc.is_in(s_id, value_set=l_id)))
-    k1, k2 = len(only), len(new)
+    extra_arr = pa.array(
+        [] if ids is None else list(dict.fromkeys(str(i).strip() for i in ids)), pa.string()
+    )
+    encoded = pc.dictionary_encode(pa.chunked_array([l_id, s_id, extra_arr], pa.string()))
+    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in encoded.chunks])
+    codes = codes.astype(np.int64)
+    n_codes = len(encoded.chunks[0].dictionary) if encoded.num_chunks else 0
+    lc, sc, ec = codes[:n], codes[n : n + m], codes[n + m :]
+    ledger_count = np.bincount(lc, minlength=n_codes)
+    chosen = np.full(n_codes, -1, dtype=np.int64)  # the statuses row of each id: its last one
+    np.maximum.at(chosen, sc, np.arange(m, dtype=np.int64))
+    idx_np = chosen[lc]
+    only = np.flatnonzero((chosen[sc] == np.arange(m)) & (ledger_count[sc] == 0))
+    new_ids = ec[(chosen[ec] < 0) & (ledger_count[ec] == 0)] if len(ec) else ec
+    k1, k2 = len(only), len(new_ids)
     total = n + k1 + k2
-    take_idx = pa.concat_arrays([
-        pc.cast(idx_l, pa.int64()),
-        pa.array(only, pa.int64()),
-        pa.nulls(k2, pa.int64()),
-    ])
+    take_idx = pa.array(
+        np.concatenate([idx_np, only, np.full(k2, -1, dtype=np.int64)]),
+        mask=np.concatenate([idx_np < 0, np.zeros(k1, dtype=bool), np.ones(k2, dtype=bool)]),
+    )
+    dictionary = encoded.chunks[0].dictionary if encoded.num_chunks else pa.array([], pa.string())
+    new = pc.take(dictionary, pa.array(new_ids, pa.int64()))
 
     def plat(name: str, typ: pa.DataType) -> pa.Array:
         return pc.take(_col(s, name, typ), take_idx)
 
     def led(arr: pa.Array) -> pa.Array:
-        return pa.concat_arrays([arr.cast(arr.type), pa.nulls(k1 + k2, arr.type)])
+        return pa.concat_arrays([arr, pa.nulls(k1 + k2, arr.type)]) if k1 + k2 else arr
 
     row_id = pa.concat_arrays([l_id, pc.take(s_id, pa.array(only, pa.int64())), new])
     p_status = plat("status", pa.string())
@@ -250,11 +257,13 @@ def reconcile(
     both = in_ledger & fetched_ok
 
     # duplicates among ledger ids: group number of each id, counted
-    uniq = pc.unique(l_id)
-    gid = pc.index_in(l_id, value_set=uniq).to_numpy(zero_copy_only=False)
+    # ledger ids on several rows; the first row of each id (codes number ids as they first appear)
     dup = np.zeros(total, dtype=bool)
+    first_of_id = np.ones(total, dtype=bool)
     if n:
-        dup[:n] = np.bincount(gid, minlength=len(uniq))[gid] > 1
+        dup[:n] = ledger_count[lc] > 1
+        seen_before = np.maximum.accumulate(np.concatenate(([-1], lc[:-1])))
+        first_of_id[:n] = lc > seen_before
 
     missing_on_platform = found & (err_np == NOT_FOUND)
     not_fetched = ~found
@@ -293,8 +302,9 @@ def reconcile(
 
     conds = [dup, missing_on_platform, fetch_error, missing_in_ledger, cur_mm, status_mm,
              amount_mm, fee_mm, pending]
-    category = np.select(conds, CATEGORIES[:-1], default=CATEGORIES[-1])
-    is_matched = category == CATEGORIES[-1]
+    code = np.select(conds, list(range(len(conds))), default=len(conds)).astype(np.int8)
+    category = pc.take(pa.array(CATEGORIES, pa.string()), pa.array(code))
+    is_matched = code == len(conds)
 
     # Flags beyond the categories.
     if fee_schedule is not None:
@@ -314,21 +324,10 @@ def reconcile(
     test_payment = found & _np(p_is_test)
     flags = [schedule_mm, precision_bad, test_payment, not_fetched]
 
-    words = [*conds, is_matched, *flags]
-    labels = [*CATEGORIES[:-1], CATEGORIES[-1], *FLAGS]
-    parts = [
-        pc.if_else(pa.array(mask), pa.scalar(label), pa.scalar(None, pa.string()))
-        for mask, label in zip(words, labels, strict=True)
-        if mask.any()
-    ]
-    if parts:
-        issues = pc.binary_join_element_wise(*parts, ";", null_handling="skip")
-    else:
-        issues = pa.array([""] * total, pa.string())
-
+    issues = _issues([*conds, is_matched, *flags], [*CATEGORIES, *FLAGS])
     rows_arrow: dict[str, pa.Array] = {
         "id_payout": row_id,
-        "category": pa.array(category, pa.string()),
+        "category": category,
         "issues": issues,
         "source_row": led(l_row),
         "ledger_amount": a_amount,
@@ -353,14 +352,8 @@ def reconcile(
         "error": pc.if_else(pa.array(not_fetched), pa.scalar("not_fetched"), p_error),
     }
     rows = _rows_frame(rows_arrow)
-    first_of_id = np.ones(total, dtype=bool)
-    if n:
-        first = np.zeros(n, dtype=bool)
-        _, first_pos = np.unique(gid, return_index=True)
-        first[first_pos] = True
-        first_of_id[:n] = first
-    summary = _summary(category, rows_arrow, key_currency, fetched_ok & first_of_id, in_ledger)
-    exc_mask = ~np.isin(category, list(QUIET)) | schedule_mm | precision_bad | test_payment
+    summary = _summary(code, rows_arrow, key_currency, fetched_ok & first_of_id, in_ledger)
+    exc_mask = ~np.isin(code, [CATEGORIES.index(q) for q in QUIET]) | schedule_mm | precision_bad | test_payment
     exceptions = rows.loc[exc_mask]
     dates = l_date.drop_null()
     period = None
@@ -378,6 +371,16 @@ def reconcile(
         tolerances={"amount": _tolerance_repr(tolerance), "fee": _tolerance_repr(fee_tolerance)},
         fee_schedule=fee_schedule is not None,
     )
+
+
+def _issues(masks: list[np.ndarray], labels: list[str]) -> pa.Array:
+    """``;``-joined labels of the masks true on each row, built once per distinct combination."""
+    bits = np.zeros(len(masks[0]), dtype=np.int64)
+    for i, mask in enumerate(masks):
+        bits |= mask.astype(np.int64) << i
+    combos, inverse = np.unique(bits, return_inverse=True)
+    texts = [";".join(lab for i, lab in enumerate(labels) if int(c) >> i & 1) for c in combos]
+    return pc.take(pa.array(texts, pa.string()), pa.array(inverse.astype(np.int64)))
 
 
 def _rows_frame(cols: dict[str, pa.Array]) -> pd.DataFrame:
@@ -398,17 +401,16 @@ def _rows_frame(cols: dict[str, pa.Array]) -> pd.DataFrame:
 
 
 def _summary(
-    category: np.ndarray,
+    code: np.ndarray,
     cols: dict[str, pa.Array],
     key_currency: pa.Array,
     platform_once: np.ndarray,
     in_ledger: np.ndarray,
 ) -> pd.DataFrame:
     """Counts per category (all of them, in order), then exact sums per currency."""
-    names, counts = np.unique(category, return_counts=True)
-    by_cat = dict(zip(names.tolist(), counts.tolist(), strict=True))
+    counts = np.bincount(code.astype(np.int64), minlength=len(CATEGORIES))
     records: list[dict[str, Any]] = [
-        {"section": "category", "key": c, "count": by_cat.get(c, 0)} for c in CATEGORIES
+        {"section": "category", "key": c, "count": int(counts[i])} for i, c in enumerate(CATEGORIES)
     ]
     key = pc.fill_null(key_currency, UNKNOWN_CURRENCY)
     led = pa.table({

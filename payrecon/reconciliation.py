@@ -25,9 +25,8 @@ from payrecon.frames import MONEY_TYPE
 from payrecon.platform import ZERO_DECIMAL_CURRENCIES
 
 
-def money_text(values: pa.Array, currency: pa.Array | None = None) -> pa.Array:
-    """Exact decimal text for a money column: trailing zeros dropped, then padded to the currency's
-    decimals (2, or 0 for zero-decimal currencies) where that adds zeros only."""
+def _plain_money_text(values: pa.Array) -> pa.Array:
+    """Exact text with trailing zeros dropped (the general, slower path: regular expressions)."""
     text = pc.cast(values, pa.string())
     # Arrow writes zero as "0E-8" and magnitudes below 1e-6 in scientific notation: zero by regex,
     # the (rare) others through Decimal, exactly.
@@ -40,21 +39,78 @@ def money_text(values: pa.Array, currency: pa.Array | None = None) -> pa.Array:
             py[i] = format(Decimal(py[i]), "f")
         text = pa.array(py, pa.string())
     text = pc.replace_substring_regex(text, r"(\.[0-9]*?)0+$", r"\1")
-    text = pc.replace_substring_regex(text, r"\.$", "")
-    text = pc.replace_substring_regex(text, r"^-0$", "0")
+    return pc.replace_substring_regex(text, r"\.$", "")
+
+
+def money_text(values: pa.Array, currency: pa.Array | None = None) -> pa.Array:
+    """Exact decimal text for a money column: with the currency's decimals (2, or 0 for
+    zero-decimal currencies) where that loses nothing, else every significant digit.
+
+    The common case is two casts per column (to the currency's scale, then to text); only values
+    that need more digits, or have no currency, take the slower general path.
+    """
+    if values.null_count == len(values):
+        return pa.nulls(len(values), pa.string())
     if currency is None:
-        return text
+        return _plain_money_text(values)
     zero_dec = pc.fill_null(
         pc.is_in(currency, value_set=pa.array(sorted(ZERO_DECIMAL_CURRENCIES))), False
     )
-    two = pc.and_(pc.invert(zero_dec), pc.fill_null(currency.is_valid(), False))
-    no_dot = pc.invert(pc.match_substring(text, "."))
-    one_digit = pc.match_substring_regex(text, r"\.[0-9]$")
-    suffix = pc.if_else(
-        pc.and_(two, no_dot), pa.scalar(".00"),
-        pc.if_else(pc.and_(two, one_digit), pa.scalar("0"), pa.scalar("")),
-    )
-    return pc.binary_join_element_wise(text, suffix, "")
+    out: pa.Array | None = None
+    fits: pa.Array | None = None
+    for scale, where in ((0, zero_dec), (2, pc.invert(zero_dec))):
+        if not pc.any(where).as_py():
+            continue
+        short = pc.cast(values, pa.decimal128(values.type.precision, scale), safe=False)
+        exact = pc.equal(pc.cast(short, values.type), values)
+        text = pc.cast(short, pa.string())
+        ok = pc.and_(where, pc.fill_null(exact, False))
+        out = text if out is None else pc.if_else(where, text, out)
+        fits = ok if fits is None else pc.or_(fits, ok)
+    assert out is not None and fits is not None
+    fits = pc.and_(fits, pc.fill_null(currency.is_valid(), False))
+    rest = pc.and_(pc.invert(fits), values.is_valid())
+    if pc.any(rest).as_py():
+        slow = _plain_money_text(pc.filter(values, rest))
+        out = pc.replace_with_mask(out, rest, slow)
+    return pc.if_else(values.is_valid(), out, pa.scalar(None, pa.string()))
+
+
+_HMS: pa.Array | None = None
+
+
+def _hms_table() -> pa.Array:
+    """``"HH:MM:SS"`` for every second of a day, built once: formatting becomes one ``take``."""
+    global _HMS
+    if _HMS is None:
+        _HMS = pa.array(
+            [f"{h:02d}:{m:02d}:{x:02d}" for h in range(24) for m in range(60) for x in range(60)],
+            pa.string(),
+        )
+    return _HMS
+
+
+def iso_text(values: pa.Array) -> pa.Array:
+    """UTC timestamps as ISO 8601 text (``2026-10-28T15:29:57Z``, microseconds when present).
+
+    Built from integer arithmetic, the few distinct days and a table of the day's seconds,
+    because pyarrow's ``strftime`` takes about a second per million values.
+    """
+    us = pc.cast(pc.cast(values, pa.timestamp("us", tz="UTC")), pa.int64())
+    raw = pc.fill_null(us, 0).to_numpy(zero_copy_only=False)
+    day_us = 86_400_000_000
+    days = np.floor_divide(raw, day_us)
+    of_day = raw - days * day_us
+    uniq, inverse = np.unique(days, return_inverse=True)
+    day_text = pa.array(np.datetime_as_string(uniq.astype("datetime64[D]")), pa.string())
+    date = pc.take(day_text, pa.array(inverse.astype(np.int64)))
+    hms = pc.take(_hms_table(), pa.array(of_day // 1_000_000))
+    micros = of_day % 1_000_000
+    parts: list[pa.Array | pa.Scalar] = [date, pa.scalar("T"), hms]
+    if micros.any():
+        parts += [pa.scalar("."), pc.utf8_lpad(pc.cast(pa.array(micros), pa.string()), 6, "0")]
+    text = pc.binary_join_element_wise(*parts, pa.scalar("Z"), "")
+    return pc.if_else(values.is_valid(), text, pa.scalar(None, pa.string()))
 
 
 def _arrow_column(series: pd.Series) -> pa.Array:
@@ -76,7 +132,7 @@ def frame_to_text_table(frame: pd.DataFrame) -> pa.Table:
             cur = _arrow_column(frame[cur_name]) if cur_name else None
             cols[name] = money_text(arr, cur)
         elif pa.types.is_timestamp(arr.type):
-            cols[name] = pc.strftime(arr, format="%Y-%m-%dT%H:%M:%SZ")
+            cols[name] = iso_text(arr)
         else:
             cols[name] = arr
     return pa.table(cols)
