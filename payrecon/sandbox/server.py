@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from payrecon.errors import ConfigError
 from payrecon.sandbox.app import SandboxApp
 from payrecon.sandbox.config import Faults, SandboxConfig
 from payrecon.sandbox.stats import SandboxStats
@@ -120,6 +121,32 @@ class Sandbox:
         self._host = host
         self._runner = runner
 
+    @staticmethod
+    async def _shutdown(runner: web.AppRunner) -> None:
+        """Close the site, the connections, the callback sender (on_cleanup) and any stragglers.
+
+        A connection accepted in the server's last instant may register itself only after aiohttp
+        swept its connections, so a second sweep closes those too (no unclosed transports).
+        """
+        server = runner.server
+        # Let connections already queued be accepted while the server is still open: Python
+        # 3.11 leaks a transport whose accept task runs after the listening socket closed.
+        for _ in range(3):
+            await asyncio.sleep(0)
+        await runner.cleanup()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        for handler in list(server.connections if server is not None else ()):
+            handler.force_close()
+            if handler.transport is not None:
+                handler.transport.close()
+        current = asyncio.current_task()
+        rest = [t for t in asyncio.all_tasks() if t is not current]
+        for task in rest:
+            task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
+        await asyncio.sleep(0.01)  # closed transports finish closing in callbacks of their own
+
     def stop(self) -> None:
         """Stop serving, cancel pending lifecycle timers and callbacks, join the thread."""
         for client in self._clients:
@@ -131,7 +158,7 @@ class Sandbox:
         if loop is None or thread is None:
             return
         if self._runner is not None:
-            future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop)
+            future = asyncio.run_coroutine_threadsafe(self._shutdown(self._runner), loop)
             future.result(timeout=30)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=30)
@@ -265,7 +292,10 @@ def serve_forever(
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     sandbox = Sandbox(config)
     try:
-        sandbox.start(port=port, host=host)
+        try:
+            sandbox.start(port=port, host=host)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         announce(sandbox.base_url)
         if seed is not None:
             announce(f"seeded {sandbox.seed(seed)} payouts from {seed}")
