@@ -1,4 +1,4 @@
-"""Reconcile 1,000,000 ledger rows against their statuses: payrecon beside datacompy, whole processes.
+"""Reconcile 1,000,000 ledger rows against their statuses: payrecon beside datacompy.
 
 Both sides start from the same two CSV files and end with their results written:
 
@@ -33,7 +33,9 @@ import pyarrow.csv as pacsv
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 CURRENCIES = np.array(["EUR", "USD", "IDR", "INR", "THB"])
-STATUSES = np.array(["SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS", "FAILED", "PROCESSING"])
+STATUSES = np.array(
+    ["SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS", "FAILED", "PROCESSING"]
+)
 
 
 def _money(cents: np.ndarray) -> np.ndarray:
@@ -70,21 +72,23 @@ def generate(rows: int, folder: Path, seed: int = 7) -> tuple[Path, Path]:
         "timedelta64[s]"
     )
     created_text = np.char.add(np.datetime_as_string(created, unit="us"), "Z")
-    statuses = pa.table({
-        "id_payout": ids,
-        "status": np.where(gone, "", status),
-        "amount": np.where(gone, "", _money(cents)),
-        "currency": np.where(gone, "", currency),
-        "fee_amount": np.where(gone, "", _money(fee_cents)),
-        "fee_currency": np.where(gone, "", currency),
-        "payment_method_code": np.where(gone, "", "BANK_TRANSFER"),
-        "created_at": np.where(gone, "", created_text),
-        "processed_at": np.where(gone, "", created_text),
-        "is_test": np.where(gone, "", "False"),
-        "failure_reason_code": np.full(n_pay, ""),
-        "http_status": np.where(gone, 410, 200),
-        "error": np.where(gone, "not_found", ""),
-    })
+    statuses = pa.table(
+        {
+            "id_payout": ids,
+            "status": np.where(gone, "", status),
+            "amount": np.where(gone, "", _money(cents)),
+            "currency": np.where(gone, "", currency),
+            "fee_amount": np.where(gone, "", _money(fee_cents)),
+            "fee_currency": np.where(gone, "", currency),
+            "payment_method_code": np.where(gone, "", "BANK_TRANSFER"),
+            "created_at": np.where(gone, "", created_text),
+            "processed_at": np.where(gone, "", created_text),
+            "is_test": np.where(gone, "", "False"),
+            "failure_reason_code": np.full(n_pay, ""),
+            "http_status": np.where(gone, 410, 200),
+            "error": np.where(gone, "not_found", ""),
+        }
+    )
     pacsv.write_csv(statuses, statuses_path)
 
     led = np.arange(rows)
@@ -93,14 +97,16 @@ def generate(rows: int, folder: Path, seed: int = 7) -> tuple[Path, Path]:
     l_cents = cents[led] + np.where(rng.random(rows) < 0.01, 100, 0)
     l_fee = fee_cents[led] + np.where(rng.random(rows) < 0.005, 100, 0)
     l_status = np.where(rng.random(rows) < 0.005, "FAILED", status[led])
-    ledger = pa.table({
-        "id_payout": ids[led],
-        "amount": _money(l_cents),
-        "currency": currency[led],
-        "fee": _money(l_fee),
-        "status": l_status,
-        "date": np.datetime_as_string(created[led], unit="D"),
-    })
+    ledger = pa.table(
+        {
+            "id_payout": ids[led],
+            "amount": _money(l_cents),
+            "currency": currency[led],
+            "fee": _money(l_fee),
+            "status": l_status,
+            "date": np.datetime_as_string(created[led], unit="D"),
+        }
+    )
     pacsv.write_csv(ledger, ledger_path)
     return ledger_path, statuses_path
 
@@ -141,20 +147,40 @@ def run_child(argv: list[str]) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
     t0 = time.perf_counter()
     ledger, statuses = generate(args.rows, OUT)
-    print(f"data: {ledger.name} ({ledger.stat().st_size / 1e6:.0f} MB), {statuses.name} "
-          f"({statuses.stat().st_size / 1e6:.0f} MB) ready in {time.perf_counter() - t0:.1f}s")
+    print(
+        f"data: {ledger.name} ({ledger.stat().st_size / 1e6:.0f} MB), {statuses.name} "
+        f"({statuses.stat().st_size / 1e6:.0f} MB) ready in {time.perf_counter() - t0:.1f}s"
+    )
     py = sys.executable
     sides = {
-        "payrecon": [py, "-m", "payrecon", "reconcile", str(ledger), "--statuses", str(statuses),
-                     "--out", str(OUT / "payrecon")],
-        "datacompy": [py, "-c", DATACOMPY_SCRIPT, str(ledger), str(statuses), str(OUT / "datacompy")],
+        "payrecon": [
+            py,
+            "-m",
+            "payrecon",
+            "reconcile",
+            str(ledger),
+            "--statuses",
+            str(statuses),
+            "--out",
+            str(OUT / "payrecon"),
+        ],
+        "datacompy": [
+            py,
+            "-c",
+            DATACOMPY_SCRIPT,
+            str(ledger),
+            str(statuses),
+            str(OUT / "datacompy"),
+        ],
     }
     times: dict[str, list[float]] = {k: [] for k in sides}
     peaks: dict[str, list[int]] = {k: [] for k in sides}
@@ -163,14 +189,21 @@ def main() -> None:
             secs, rss = run_child(argv)
             times[name].append(secs)
             peaks[name].append(rss)
-            print(f"run {i + 1} {name:<10} {secs:6.2f} s  peak RSS {rss / 2**20:7.0f} MiB", flush=True)
+            print(
+                f"run {i + 1} {name:<10} {secs:6.2f} s  peak RSS {rss / 2**20:7.0f} MiB", flush=True
+            )
     med = {k: statistics.median(v) for k, v in times.items()}
     print()
-    print(f"{args.rows:,} ledger rows, median of {args.runs} runs, whole processes CSV -> written results")
+    print(
+        f"{args.rows:,} ledger rows, median of {args.runs} runs, "
+        "whole processes from CSV files to written results"
+    )
     for name in sides:
         print(f"  {name:<10} {med[name]:6.2f} s   peak RSS {max(peaks[name]) / 2**20:7.0f} MiB")
-    print(f"  ratio payrecon / datacompy: {med['payrecon'] / med['datacompy']:.2f} "
-          f"(target <= 0.50, must be <= 1.00)")
+    print(
+        f"  ratio payrecon / datacompy: {med['payrecon'] / med['datacompy']:.2f} "
+        f"(target <= 0.50, must be <= 1.00)"
+    )
 
 
 if __name__ == "__main__":

@@ -6,12 +6,13 @@ whole column of such text into ``decimal128(30, 8)`` in a handful of vectorised 
 regular expression extracts sign, currency and number; the number is normalised to ``1234.56`` and
 cast), so a million cells take well under a second and no value ever passes through a binary float.
 
-A cell that does not read as a number is not guessed at: it becomes a :class:`~payrecon.errors.Problem`
+A cell that does not read as a number is not guessed at: it becomes a
+:class:`~payrecon.errors.Problem`
 naming its row and column, and the caller decides (``read_ledger`` stops the load with all of them).
 The rules, strictly:
 
 * whitespace anywhere (spaces, no-break and thin spaces) is ignored: it is a grouping habit;
-* a currency code (three letters) or symbol may stand before or after the number;
+* a currency code (three capital letters) or symbol may stand before or after the number;
 * a sign may be a leading ``-``/``+``/``−``, a trailing ``-``, or parentheses around the whole;
   two of them on one cell is a problem rather than a double negative;
 * ``decimal`` is the decimal mark (``.`` or ``,``); ``thousands`` the grouping mark. When
@@ -34,7 +35,7 @@ import pyarrow.compute as pc
 from payrecon.errors import Problem
 from payrecon.frames import MONEY_TYPE
 
-#: Currency symbols accepted beside a number (codes are any three letters).
+#: Currency symbols accepted beside a number (codes are any three capital letters).
 CURRENCY_SYMBOLS = "$€£¥₹₫₩₽₱฿₦₴₺₪₡₲₵₸"
 _WS = r"[\s\x{00A0}\x{2007}\x{202F}\x{2009}]+"
 _MINUS = "\u2212\u2013-"  # Unicode minus, en dash, hyphen-minus (last: literal in a [class])
@@ -55,7 +56,7 @@ def _number_pattern(decimal: str, thousands: str | None) -> str:
 
 
 def _cell_pattern(decimal: str, thousands: str | None) -> str:
-    cur = rf"(?:[A-Za-z]{{3}}|[{CURRENCY_SYMBOLS}])"
+    cur = rf"(?:[A-Z]{{3}}|[{CURRENCY_SYMBOLS}])"
     sign = rf"[+{_MINUS}]"
     return (
         rf"^(?P<open>\()?(?P<lead>{sign})?(?P<cur1>{cur})?(?P<lead2>{sign})?"
@@ -115,10 +116,10 @@ def parse_amounts(
     text = _as_text(values)
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
-    if decimal == "." and len(text) and text.null_count == 0:
-        # Fast path: a clean machine export ("-1234.56" everywhere) needs one check and one cast.
-        if pc.all(pc.match_substring_regex(text, _PLAIN)).as_py():
-            return pc.cast(text, MONEY_TYPE), []
+    # Fast path: a clean machine export ("-1234.56" everywhere) needs one check and one cast.
+    clean = decimal == "." and len(text) > 0 and text.null_count == 0
+    if clean and pc.all(pc.match_substring_regex(text, _PLAIN)).as_py():
+        return pc.cast(text, MONEY_TYPE), []
     squeezed = pc.replace_substring_regex(text, _WS, "")
     blank = pc.fill_null(pc.equal(squeezed, ""), True)
     parts = pc.extract_regex(squeezed, _cell_pattern(decimal, thousands))
@@ -139,7 +140,9 @@ def parse_amounts(
         for s in (lead1, lead2, trail)
     ]
     parens = pc.and_(opened, closed)
-    signs = pc.add(pc.add(pc.add(neg_counts[0], neg_counts[1]), neg_counts[2]), pc.cast(parens, pa.int8()))
+    signs = pc.add(
+        pc.add(pc.add(neg_counts[0], neg_counts[1]), neg_counts[2]), pc.cast(parens, pa.int8())
+    )
     plus = pc.or_(
         pc.fill_null(pc.equal(lead1, "+"), False), pc.fill_null(pc.equal(lead2, "+"), False)
     )
@@ -192,8 +195,12 @@ def parse_amounts(
 def parse_amount(text: str, *, decimal: str = ".", thousands: str | None = None) -> Decimal:
     """Parse one amount (a convenience for callers and tests); raises ``ValueError`` if bad."""
     money, problems = parse_amounts(
-        pa.array([text], pa.string()), column="amount", file="<value>", rows=[1],
-        decimal=decimal, thousands=thousands,
+        pa.array([text], pa.string()),
+        column="amount",
+        file="<value>",
+        rows=[1],
+        decimal=decimal,
+        thousands=thousands,
     )
     if problems:
         raise ValueError(problems[0].message)

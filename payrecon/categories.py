@@ -33,29 +33,49 @@ QUIET: Final = ("matched", "pending")
 
 #: What a person should do about each category and flag (the report and the README show these).
 ADVICE: Final[dict[str, str]] = {
-    "duplicate_in_ledger": "The same payout is booked more than once: keep one booking, reverse the others.",
-    "missing_on_platform": "The platform has no such payout (410 Gone): check the id; if it was never "
-    "sent, reverse the booking or resend the payout.",
-    "fetch_error": "The status could not be fetched (see error): fix the id if invalid_id, else rerun "
-    "later; nothing is known about this payout yet.",
-    "missing_in_ledger": "The platform paid out something the ledger does not book: book it, or find "
-    "out who created it.",
-    "currency_mismatch": "Ledger and platform disagree on the currency: correct the booking; amounts "
-    "are not compared until they agree.",
-    "status_mismatch": "The ledger's status is not the platform's (e.g. booked as paid, but FAILED): "
-    "update the booking, reverse it if the money never left.",
-    "amount_mismatch": "The amounts differ beyond the tolerance (amount_diff = ledger - platform): "
-    "correct the booking or raise it with the platform.",
-    "fee_mismatch": "The fees differ (fee_diff = ledger - platform): book the platform's fee, or "
-    "dispute it if it breaks the contract.",
-    "pending": "Still PROCESSING on the platform: nothing to do yet; rerun later.",
-    "matched": "Ledger and platform agree.",
-    "fee_schedule_mismatch": "The platform charged a fee the fee schedule does not give "
-    "(see expected_fee): dispute it with the platform.",
-    "amount_precision": "The platform amount has more decimals than its currency allows: raise it "
-    "with the platform.",
-    "test_payment": "A test payout (isTest): it should not be in a production ledger.",
-    "not_fetched": "The statuses table does not hold this id: fetch it (run without --statuses).",
+    "duplicate_in_ledger": (
+        "The same payout is booked more than once: keep one booking, reverse the others."
+    ),
+    "missing_on_platform": (
+        "The platform has no such payout (410 Gone): check the id; if it was never sent, "
+        "reverse the booking or resend the payout."
+    ),
+    "fetch_error": (
+        "The status could not be fetched (see error): fix the id if invalid_id, else "
+        "rerun later; nothing is known about this payout yet."
+    ),
+    "missing_in_ledger": (
+        "The platform paid out something the ledger does not book: book it, or find out "
+        "who created it."
+    ),
+    "currency_mismatch": (
+        "Ledger and platform disagree on the currency: correct the booking; amounts are "
+        "not compared until they agree."
+    ),
+    "status_mismatch": (
+        "The ledger's status is not the platform's (e.g. booked as paid, but FAILED): "
+        "update the booking, reverse it if the money never left."
+    ),
+    "amount_mismatch": (
+        "The amounts differ beyond the tolerance (amount_diff = ledger - platform): "
+        "correct the booking or raise it with the platform."
+    ),
+    "fee_mismatch": (
+        "The fees differ (fee_diff = ledger - platform): book the platform's fee, or "
+        "dispute it if it breaks the contract."
+    ),
+    "pending": ("Still PROCESSING on the platform: nothing to do yet; rerun later."),
+    "matched": ("Ledger and platform agree."),
+    "fee_schedule_mismatch": (
+        "The platform charged a fee the fee schedule does not give (see expected_fee): "
+        "dispute it with the platform."
+    ),
+    "amount_precision": (
+        "The platform amount has more decimals than its currency allows: raise it with "
+        "the platform."
+    ),
+    "test_payment": ("A test payout (isTest): it should not be in a production ledger."),
+    "not_fetched": ("The statuses table does not hold this id: fetch it (run without --statuses)."),
 }
 
 __all__ = ["ADVICE", "CATEGORIES", "EXCEPTION_FLAGS", "FLAGS", "QUIET"]

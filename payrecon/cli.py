@@ -203,13 +203,17 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
             )
             try:
                 statuses = client.fetch_statuses(
-                    wanted, store=store, refresh=args.refresh,
+                    wanted,
+                    store=store,
+                    refresh=args.refresh,
                     progress=False if args.no_progress else None,
                 )
             finally:
                 if store is not None:
                     store.close()
-    rec = reconcile(ledger, statuses, ids=extra_ids, ledger_source=str(args.ledger), base_url=base_url)
+    rec = reconcile(
+        ledger, statuses, ids=extra_ids, ledger_source=str(args.ledger), base_url=base_url
+    )
     written = rec.to_csv(args.out)
     report = rec.to_html(args.out / "report.html")
     print(rec.summary_text())

@@ -120,9 +120,12 @@ class FeeSchedule:
                     nums[key] = Decimal(str(value)) if not isinstance(value, bool) else None
                 except InvalidOperation:
                     nums[key] = None
-                if nums[key] is None or not nums[key].is_finite() or nums[key] < 0:  # type: ignore[union-attr]
+                num = nums[key]
+                if num is None or not num.is_finite() or num < 0:
                     problems.append(
-                        Problem(source, None, f"{where}.{key}", f"not a non-negative number: {value!r}")
+                        Problem(
+                            source, None, f"{where}.{key}", f"not a non-negative number: {value!r}"
+                        )
                     )
             try:
                 rules.append(
@@ -157,15 +160,15 @@ class FeeSchedule:
                 best = r
         return best
 
-    def expected_fee(self, amount: Decimal, currency: str, method: str | None = None) -> Decimal | None:
+    def expected_fee(
+        self, amount: Decimal, currency: str, method: str | None = None
+    ) -> Decimal | None:
         """The fee the contract says this payout costs, or ``None`` if no rule covers it."""
         rule = self.rule_for(currency, method)
         return None if rule is None else rule.fee(amount)
 
-    def expected_fees(
-        self, amounts: pa.Array, currencies: pa.Array, methods: pa.Array
-    ) -> pa.Array:
-        """Vectorised :meth:`expected_fee` over whole columns (``decimal128(30, 8)``, null: no rule)."""
+    def expected_fees(self, amounts: pa.Array, currencies: pa.Array, methods: pa.Array) -> pa.Array:
+        """Vectorised :meth:`expected_fee` over whole columns (money; null where no rule)."""
         n = len(amounts)
         out = pa.nulls(n, MONEY_TYPE)
         if n == 0:
@@ -190,7 +193,7 @@ class FeeSchedule:
 
 def _scalar(value: Decimal) -> pa.Scalar:
     """``value`` as a decimal scalar of just the precision it needs (keeps products in range)."""
-    sign, digits, exp = value.normalize().as_tuple()
+    _, digits, exp = value.normalize().as_tuple()
     assert isinstance(exp, int)
     scale = max(-exp, 0)
     precision = max(len(digits) + max(exp, 0), scale, 1)

@@ -159,10 +159,8 @@ def write_statuses(frame: pd.DataFrame, path: str | Path) -> None:
 def read_statuses(path: str | Path) -> pd.DataFrame:
     """Read a table written by :func:`write_statuses` (or by hand) back with exact dtypes."""
     path = Path(path)
-    if path.suffix.lower() == ".parquet":
-        raw = pd.read_parquet(path)
-    else:
-        raw = _read_statuses_csv(path)
+    parquet = path.suffix.lower() == ".parquet"
+    raw = pd.read_parquet(path) if parquet else _read_statuses_csv(path)
     return conform(raw)
 
 
@@ -180,8 +178,10 @@ def _read_statuses_csv(path: Path) -> pd.DataFrame:
         path,
         read_options=pacsv.ReadOptions(block_size=1 << 24),
         convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in header}, strings_can_be_null=True,
-            null_values=[""], quoted_strings_can_be_null=True,
+            column_types={c: pa.string() for c in header},
+            strings_can_be_null=True,
+            null_values=[""],
+            quoted_strings_can_be_null=True,
         ),
     )
     out: dict[str, pd.Series] = {}
@@ -189,9 +189,11 @@ def _read_statuses_csv(path: Path) -> pd.DataFrame:
         arr = table[col].combine_chunks()
         dtype = STATUS_COLUMNS.get(col)
         if dtype is MONEY:
-            out[col] = pd.Series(pd.arrays.ArrowExtensionArray(pc.cast(arr, MONEY_TYPE)), dtype=MONEY)
+            money = pc.cast(arr, MONEY_TYPE)
+            out[col] = pd.Series(pd.arrays.ArrowExtensionArray(money), dtype=MONEY)
         elif dtype == "Int64":
-            out[col] = pd.Series(pd.arrays.ArrowExtensionArray(pc.cast(arr, pa.int64()))).astype("Int64")
+            ints = pc.cast(arr, pa.int64())
+            out[col] = pd.Series(pd.arrays.ArrowExtensionArray(ints)).astype("Int64")
         elif dtype == TIMESTAMP:
             try:
                 ts = pc.cast(arr, pa.timestamp("us", tz="UTC"))
@@ -202,9 +204,13 @@ def _read_statuses_csv(path: Path) -> pd.DataFrame:
         elif dtype == "boolean":
             low = pc.utf8_lower(pc.utf8_trim_whitespace(arr))
             as_bool = pc.if_else(
-                pc.is_in(low, value_set=pa.array(sorted(_TRUE))), True,
-                pc.if_else(pc.is_in(low, value_set=pa.array(sorted(_FALSE))), False,
-                           pa.scalar(None, pa.bool_())),
+                pc.is_in(low, value_set=pa.array(sorted(_TRUE))),
+                True,
+                pc.if_else(
+                    pc.is_in(low, value_set=pa.array(sorted(_FALSE))),
+                    False,
+                    pa.scalar(None, pa.bool_()),
+                ),
             )
             out[col] = pd.Series(pd.arrays.ArrowExtensionArray(as_bool)).astype("boolean")
         else:

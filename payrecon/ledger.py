@@ -2,22 +2,23 @@
 
 The ledger table has one row per row of the file, in file order, never fewer:
 
-==================  ========================  ==========================================================
-column              dtype                     meaning
-==================  ========================  ==========================================================
-``source_row``      int64                     the row's line in the file (CSV: header = 1, first data
-                                              row = 2 unless blank lines or ``header_row`` say
-                                              otherwise; Excel: the sheet row; Parquet: 1-based index)
-``id_payout``       string                    the payout id, trimmed
-``amount``          decimal128(30, 8)         the amount, exact, after ``amount_sign``
-``currency``        string                    trimmed, upper-cased; missing when the ledger has none
-``fee``             decimal128(30, 8)         the fee, when the ledger has a fee column
-``status``          string                    the ledger's own status word, as written
-``status_mapped``   string                    that word through ``status_map`` (case-insensitive),
-                                              upper-cased: comparable with the platform's status
-``date``            datetime64[us, UTC]       the booking date (naive dates are taken as UTC)
-``raw.<name>``      string                    every original column, as text exactly as read
-==================  ========================  ==========================================================
+==================  ====================  ======================================================
+column              dtype                 meaning
+==================  ====================  ======================================================
+``source_row``      int64                 the row's line in the file (CSV: header = 1, first
+                                          data row = 2 unless blank lines or ``header_row`` say
+                                          otherwise; a row spanning lines: the line it starts
+                                          on; Excel: the sheet row; Parquet: 1-based index)
+``id_payout``       string                the payout id, trimmed
+``amount``          decimal128(30, 8)     the amount, exact, after ``amount_sign``
+``currency``        string                trimmed, upper-cased; missing when the ledger has none
+``fee``             decimal128(30, 8)     the fee, when the ledger has a fee column
+``status``          string                the ledger's own status word, as written
+``status_mapped``   string                that word through ``status_map`` (case-insensitive),
+                                          upper-cased: comparable with the platform's status
+``date``            datetime64[us, UTC]   the booking date (naive dates are taken as UTC)
+``raw.<name>``      string                every original column, as text exactly as read
+==================  ====================  ======================================================
 
 ``ledger.attrs["payrecon"]`` records the file, the mapping's source and the columns used, and
 whether they were detected by common names.
@@ -51,7 +52,14 @@ from payrecon.mapping import Mapping, load_mapping, mapping_from_dict, resolve_c
 
 RAW_PREFIX = "raw."
 LEDGER_COLUMNS = (
-    "source_row", "id_payout", "amount", "currency", "fee", "status", "status_mapped", "date",
+    "source_row",
+    "id_payout",
+    "amount",
+    "currency",
+    "fee",
+    "status",
+    "status_mapped",
+    "date",
 )
 _DELIMITERS = (";", "\t", "|", ",")
 
@@ -112,7 +120,9 @@ def _sniff_delimiter(header_line: str) -> str:
 def _read_csv(path: Path, m: Mapping) -> tuple[pa.Table, np.ndarray]:
     file = str(path)
     data = path.read_bytes()
-    encoding = "utf-8-sig" if m.encoding.lower().replace("_", "-") in {"utf-8", "utf8"} else m.encoding
+    encoding = (
+        "utf-8-sig" if m.encoding.lower().replace("_", "-") in {"utf-8", "utf8"} else m.encoding
+    )
     try:
         head_text = data[:65536].decode(encoding, errors="replace")
     except LookupError:
@@ -129,7 +139,10 @@ def _read_csv(path: Path, m: Mapping) -> tuple[pa.Table, np.ndarray]:
         raise InputError(f"{file}: the header names a column twice: {', '.join(map(repr, dupes))}")
     has_quotes = b'"' in data
     read_opts = pacsv.ReadOptions(
-        encoding=m.encoding, skip_rows=m.header_row - 1, column_names=header, skip_rows_after_names=1,
+        encoding=m.encoding,
+        skip_rows=m.header_row - 1,
+        column_names=header,
+        skip_rows_after_names=1,
         block_size=1 << 24,
     )
     parse_opts = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=has_quotes)
@@ -162,25 +175,35 @@ def _csv_shape_error(
 
     def collect(row: Any) -> str:
         problems.append(
-            Problem(str(path), row.number, None,
-                    f"{row.actual_columns} fields where the header has {row.expected_columns}: "
-                    f"{row.text[:80]!r}")
+            Problem(
+                str(path),
+                row.number,
+                None,
+                f"{row.actual_columns} fields where the header has {row.expected_columns}: "
+                f"{row.text[:80]!r}",
+            )
         )
         return "skip"
 
     opts = pacsv.ParseOptions(
-        delimiter=parse_opts.delimiter, newlines_in_values=parse_opts.newlines_in_values,
+        delimiter=parse_opts.delimiter,
+        newlines_in_values=parse_opts.newlines_in_values,
         invalid_row_handler=collect,
     )
     ro = pacsv.ReadOptions(
-        encoding=read_opts.encoding, skip_rows=read_opts.skip_rows, column_names=read_opts.column_names,
-        skip_rows_after_names=1, use_threads=False,
+        encoding=read_opts.encoding,
+        skip_rows=read_opts.skip_rows,
+        column_names=read_opts.column_names,
+        skip_rows_after_names=1,
+        use_threads=False,
     )
     try:
         pacsv.read_csv(path, read_options=ro, parse_options=opts, convert_options=convert_opts)
     except pa.ArrowInvalid as exc:
         return InputError(f"{path}: not a readable CSV file: {exc}")
-    return InputError(f"{path}: rows with the wrong number of fields (header has {width})", problems)
+    return InputError(
+        f"{path}: rows with the wrong number of fields (header has {width})", problems
+    )
 
 
 def _csv_line_numbers(data: bytes, n_records: int, header_row: int) -> np.ndarray | None:
@@ -213,23 +236,27 @@ def _csv_line_numbers_slow(
     data: bytes, encoding: str, delimiter: str, header_row: int, n_records: int
 ) -> np.ndarray:
     """Line numbers when quoted cells span lines: the csv module counts physical lines."""
-    reader = csv.reader(io.StringIO(data.decode(encoding, errors="replace"), newline=""),
-                        delimiter=delimiter)
+    reader = csv.reader(
+        io.StringIO(data.decode(encoding, errors="replace"), newline=""), delimiter=delimiter
+    )
     out: list[int] = []
     seen = 0
+    prev_end = 0
     for rec in reader:
+        start, prev_end = prev_end + 1, reader.line_num  # a record's row is the line it starts on
         if not rec:
             continue
         seen += 1
         if seen > header_row:
-            out.append(reader.line_num)
+            out.append(start)
     if len(out) != n_records:  # the two readers disagree; fall back to record numbers
         return np.arange(header_row + 1, header_row + 1 + n_records, dtype=np.int64)
     return np.asarray(out, dtype=np.int64)
 
 
-def _cell_text(value: object) -> str:
-    """An Excel cell as text: numbers by their shortest exact decimal text, dates in ISO 8601."""
+def _cell_text(value: object, decimal: str = ".") -> str:
+    """An Excel cell as text: numbers by their shortest exact decimal text (written with the
+    export's decimal mark, so that they read like its text cells), dates in ISO 8601."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -239,7 +266,7 @@ def _cell_text(value: object) -> str:
         # shows, and it is read as text (exactly) from here on.
         if value.is_integer():
             return str(int(value))
-        return format(Decimal(repr(value)), "f")
+        return format(Decimal(repr(value)), "f").replace(".", decimal)
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     return str(value)
@@ -262,7 +289,7 @@ def _read_excel(path: Path, m: Mapping) -> tuple[pa.Table, np.ndarray]:
         cells: list[list[str]] = []
         rows: list[int] = []
         for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            texts = [_cell_text(v) for v in values]
+            texts = [_cell_text(v, m.decimal or ".") for v in values]
             if number < m.header_row:
                 continue
             if header is None:
@@ -327,35 +354,54 @@ def build_ledger(table: pa.Table, rows: np.ndarray, m: Mapping, *, file: str) ->
 
     decimal = m.decimal or "."
     amount, bad = parse_amounts(
-        table[cols["amount"]], column=cols["amount"], file=file, rows=rows,
-        decimal=decimal, thousands=m.thousands,
+        table[cols["amount"]],
+        column=cols["amount"],
+        file=file,
+        rows=rows,
+        decimal=decimal,
+        thousands=m.thousands,
     )
     if bad and m.decimal is None and m.thousands != ",":
         # No mapping said which decimal mark: a decimal-comma export reads cleanly with ",".
         amount2, bad2 = parse_amounts(
-            table[cols["amount"]], column=cols["amount"], file=file, rows=rows,
-            decimal=",", thousands=m.thousands,
+            table[cols["amount"]],
+            column=cols["amount"],
+            file=file,
+            rows=rows,
+            decimal=",",
+            thousands=m.thousands,
         )
         if len(bad2) < len(bad):
             decimal, amount, bad = ",", amount2, bad2
     problems += bad
     if "fee" in cols:
         fee, bad = parse_amounts(
-            table[cols["fee"]], column=cols["fee"], file=file, rows=rows,
-            decimal=decimal, thousands=m.thousands, required=False,
+            table[cols["fee"]],
+            column=cols["fee"],
+            file=file,
+            rows=rows,
+            decimal=decimal,
+            thousands=m.thousands,
+            required=False,
         )
         problems += bad
     else:
         fee = pa.nulls(n, MONEY_TYPE)
     sign: Callable[[pa.Array], pa.Array] = {
-        "as_is": lambda a: a, "abs": pc.abs, "negate": pc.negate
+        "as_is": lambda a: a,
+        "abs": pc.abs,
+        "negate": pc.negate,
     }[m.amount_sign]
     amount, fee = sign(amount), sign(fee)
 
     if "currency" in cols:
-        currency = _blank_to_null(pc.utf8_upper(pc.utf8_trim_whitespace(_text(table[cols["currency"]]))))
+        currency = _blank_to_null(
+            pc.utf8_upper(pc.utf8_trim_whitespace(_text(table[cols["currency"]])))
+        )
     else:
-        currency = pa.array([m.currency] * n, pa.string()) if m.currency else pa.nulls(n, pa.string())
+        currency = (
+            pa.array([m.currency] * n, pa.string()) if m.currency else pa.nulls(n, pa.string())
+        )
 
     if "status" in cols:
         status = _blank_to_null(_text(table[cols["status"]]))
@@ -371,7 +417,7 @@ def build_ledger(table: pa.Table, rows: np.ndarray, m: Mapping, *, file: str) ->
         dates = pd.Series(pd.NaT, index=range(n), dtype=TIMESTAMP)
 
     if problems:
-        problems.sort(key=lambda p: (p.row or 0))
+        problems.sort(key=lambda p: p.row or 0)
         raise InputError(f"{file}: cells that cannot be read; the ledger was not loaded", problems)
 
     def s(arr: pa.Array, dtype: Any) -> pd.Series:
@@ -416,7 +462,7 @@ def _map_words(folded: pa.Array, lookup: dict[str, str]) -> pa.Array:
 def _parse_dates(
     col: pa.ChunkedArray, m: Mapping, *, column: str, file: str, rows: np.ndarray
 ) -> tuple[pd.Series, list[Problem]]:
-    """Dates to UTC timestamps: typed columns as they are, text by format, ISO 8601, or common forms."""
+    """Dates to UTC timestamps: typed as they are; text by format, ISO 8601 or common forms."""
     arr = col.combine_chunks()
     if pa.types.is_timestamp(arr.type) or pa.types.is_date(arr.type):
         ser = pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype(object)
@@ -426,8 +472,10 @@ def _parse_dates(
     if not m.date_format:
         # ISO 8601 dates (the usual machine export) parse in one arrow cast; naive means UTC.
         try:
-            naive = pc.cast(pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed),
-                            pa.timestamp("us"))
+            naive = pc.cast(
+                pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed),
+                pa.timestamp("us"),
+            )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
         else:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping as MappingABC
+from collections.abc import Iterable
+from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -30,23 +31,47 @@ REQUIRED_ROLES = ("id_payout", "amount")
 #: character that is not a letter or digit removed (so ``Merchant Order ID`` = ``merchantorderid``).
 COMMON_NAMES: dict[str, tuple[str, ...]] = {
     "id_payout": (
-        "idpayout", "payoutid", "merchantorderid", "orderid", "merchantreference",
-        "payoutreference", "idpayment", "paymentid", "transactionid", "reference", "id",
+        "idpayout",
+        "payoutid",
+        "merchantorderid",
+        "orderid",
+        "merchantreference",
+        "payoutreference",
+        "idpayment",
+        "paymentid",
+        "transactionid",
+        "reference",
+        "id",
     ),
     "amount": ("amount", "payoutamount", "paymentamount", "amt", "value", "sum", "total"),
     "currency": ("currency", "currencycode", "ccy", "cur", "curr"),
     "fee": ("fee", "feeamount", "fees", "commission", "charge", "charges"),
     "status": ("status", "state", "payoutstatus", "paymentstatus"),
     "date": (
-        "date", "bookingdate", "valuedate", "postingdate", "transactiondate", "createdat",
-        "created", "paymentdate", "payoutdate",
+        "date",
+        "bookingdate",
+        "valuedate",
+        "postingdate",
+        "transactiondate",
+        "createdat",
+        "created",
+        "paymentdate",
+        "payoutdate",
     ),
 }
 
 AmountSign = Literal["as_is", "abs", "negate"]
 _PARSE_KEYS = {
-    "delimiter", "decimal", "thousands", "amount_sign", "date_format", "dayfirst",
-    "encoding", "sheet", "header_row", "currency",
+    "delimiter",
+    "decimal",
+    "thousands",
+    "amount_sign",
+    "date_format",
+    "dayfirst",
+    "encoding",
+    "sheet",
+    "header_row",
+    "currency",
 }
 
 
@@ -150,7 +175,10 @@ def mapping_from_dict(doc: MappingABC[str, Any], *, source: str = "<dict>") -> M
     parse = dict(doc.get("parse", {}))
     for key in parse:
         if key not in _PARSE_KEYS:
-            bad(f"parse.{key}", f"unknown setting (expected one of {', '.join(sorted(_PARSE_KEYS))})")
+            bad(
+                f"parse.{key}",
+                f"unknown setting (expected one of {', '.join(sorted(_PARSE_KEYS))})",
+            )
     kw: dict[str, Any] = {}
     for key in ("delimiter", "decimal", "thousands", "date_format", "encoding", "currency"):
         if key in parse:

@@ -59,13 +59,30 @@ UNKNOWN_CURRENCY = "(unknown)"
 Tolerance = Decimal | int | str | Mapping[str, Decimal | int | str] | None
 
 ROW_COLUMNS = (
-    "id_payout", "category", "issues", "source_row",
-    "ledger_amount", "platform_amount", "amount_diff",
-    "ledger_currency", "platform_currency",
-    "ledger_fee", "platform_fee", "fee_diff", "expected_fee",
-    "ledger_status", "ledger_status_mapped", "platform_status",
-    "ledger_date", "platform_created_at", "platform_processed_at",
-    "payment_method_code", "is_test", "failure_reason_code", "http_status", "error",
+    "id_payout",
+    "category",
+    "issues",
+    "source_row",
+    "ledger_amount",
+    "platform_amount",
+    "amount_diff",
+    "ledger_currency",
+    "platform_currency",
+    "ledger_fee",
+    "platform_fee",
+    "fee_diff",
+    "expected_fee",
+    "ledger_status",
+    "ledger_status_mapped",
+    "platform_status",
+    "ledger_date",
+    "platform_created_at",
+    "platform_processed_at",
+    "payment_method_code",
+    "is_test",
+    "failure_reason_code",
+    "http_status",
+    "error",
 )
 
 
@@ -78,8 +95,10 @@ def _arrow(series: pd.Series, typ: pa.DataType) -> pa.Array:
     if isinstance(arr, pd.arrays.ArrowExtensionArray | pd.arrays.ArrowStringArray):
         out = pa.array(arr)  # the arrow data itself, no conversion
     elif typ == MONEY_TYPE:
-        vals = [None if v is None or (not isinstance(v, str | Decimal) and pd.isna(v)) else v
-                for v in series.astype(object)]
+        vals = [
+            None if v is None or (not isinstance(v, str | Decimal) and pd.isna(v)) else v
+            for v in series.astype(object)
+        ]
         if any(isinstance(v, float) for v in vals):
             raise TypeError(f"column {series.name!r} holds binary floats; money must be exact")
         out = pa.array([None if v is None else Decimal(str(v)) for v in vals], MONEY_TYPE)
@@ -101,7 +120,7 @@ def _col(frame: pd.DataFrame, name: str, typ: pa.DataType) -> pa.Array:
 
 
 def _tolerance_array(tol: Tolerance, currency: pa.Array) -> pa.Array | pa.Scalar:
-    """Absolute tolerance from one value (a scalar) or ``{currency: value, "*": default}`` (per row)."""
+    """Absolute tolerance: one value (a scalar) or ``{currency: value, "*": default}`` (per row)."""
     if not isinstance(tol, Mapping):
         return pa.scalar(Decimal(str(tol if tol is not None else 0)), MONEY_TYPE)
     default = pa.scalar(Decimal(str(tol.get(ANY_CURRENCY, 0))), MONEY_TYPE)
@@ -176,11 +195,15 @@ def reconcile(
     Reconciliation
         ``rows``, ``summary``, ``exceptions`` and metadata; see the module docstring for the rules.
     """
-    info = ledger.attrs.get("payrecon", {}) if isinstance(ledger.attrs.get("payrecon"), dict) else {}
+    info = (
+        ledger.attrs.get("payrecon", {}) if isinstance(ledger.attrs.get("payrecon"), dict) else {}
+    )
     if "id_payout" not in ledger.columns or "amount" not in ledger.columns:
         raise ValueError("the ledger table needs id_payout and amount columns")
     if has_status is None:
-        has_status = bool(info.get("has_status", "status" in ledger.columns or "status_mapped" in ledger.columns))
+        has_status = bool(
+            info.get("has_status", "status" in ledger.columns or "status_mapped" in ledger.columns)
+        )
     if has_fee is None:
         has_fee = bool(info.get("has_fee", "fee" in ledger.columns))
     if fee_tolerance is None:
@@ -196,7 +219,9 @@ def reconcile(
         l_mapped = _col(ledger, "status_mapped", pa.string())
     else:
         l_mapped = pc.utf8_upper(pc.utf8_trim_whitespace(l_status))
-    l_mapped = pc.if_else(pc.equal(pc.fill_null(l_mapped, ""), ""), pa.scalar(None, pa.string()), l_mapped)
+    l_mapped = pc.if_else(
+        pc.equal(pc.fill_null(l_mapped, ""), ""), pa.scalar(None, pa.string()), l_mapped
+    )
     if "source_row" in ledger.columns:
         l_row = pa.array(ledger["source_row"].to_numpy(dtype=np.int64))
     else:
@@ -211,10 +236,10 @@ def reconcile(
     extra_arr = pa.array(
         [] if ids is None else list(dict.fromkeys(str(i).strip() for i in ids)), pa.string()
     )
-    encoded = pc.dictionary_encode(pa.chunked_array([l_id, s_id, extra_arr], pa.string()))
-    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in encoded.chunks])
-    codes = codes.astype(np.int64)
-    n_codes = len(encoded.chunks[0].dictionary) if encoded.num_chunks else 0
+    encoded = pc.dictionary_encode(pa.concat_arrays([l_id, s_id, extra_arr]))
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    dictionary = encoded.dictionary
+    n_codes = len(dictionary)
     lc, sc, ec = codes[:n], codes[n : n + m], codes[n + m :]
     ledger_count = np.bincount(lc, minlength=n_codes)
     chosen = np.full(n_codes, -1, dtype=np.int64)  # the statuses row of each id: its last one
@@ -228,7 +253,6 @@ def reconcile(
         np.concatenate([idx_np, only, np.full(k2, -1, dtype=np.int64)]),
         mask=np.concatenate([idx_np < 0, np.zeros(k1, dtype=bool), np.ones(k2, dtype=bool)]),
     )
-    dictionary = encoded.chunks[0].dictionary if encoded.num_chunks else pa.array([], pa.string())
     new = pc.take(dictionary, pa.array(new_ids, pa.int64()))
 
     def plat(name: str, typ: pa.DataType) -> pa.Array:
@@ -300,8 +324,17 @@ def reconcile(
     agrees = ~said | _np(pc.equal(a_mapped, PROCESSING))
     pending = both & processing & agrees
 
-    conds = [dup, missing_on_platform, fetch_error, missing_in_ledger, cur_mm, status_mm,
-             amount_mm, fee_mm, pending]
+    conds = [
+        dup,
+        missing_on_platform,
+        fetch_error,
+        missing_in_ledger,
+        cur_mm,
+        status_mm,
+        amount_mm,
+        fee_mm,
+        pending,
+    ]
     code = np.select(conds, list(range(len(conds))), default=len(conds)).astype(np.int8)
     category = pc.take(pa.array(CATEGORIES, pa.string()), pa.array(code))
     is_matched = code == len(conds)
@@ -315,7 +348,9 @@ def reconcile(
     else:
         expected = pa.nulls(total, MONEY_TYPE)
         schedule_mm = np.zeros(total, dtype=bool)
-    zero_dec = _np(pc.is_in(pc.fill_null(p_currency, ""), value_set=pa.array(sorted(ZERO_DECIMAL_CURRENCIES))))
+    zero_dec = _np(
+        pc.is_in(pc.fill_null(p_currency, ""), value_set=pa.array(sorted(ZERO_DECIMAL_CURRENCIES)))
+    )
     r0 = pc.round(p_amount, ndigits=0, round_mode="towards_zero")
     r2 = pc.round(p_amount, ndigits=2, round_mode="towards_zero")
     precision_bad = fetched_ok & np.where(
@@ -353,7 +388,12 @@ def reconcile(
     }
     rows = _rows_frame(rows_arrow)
     summary = _summary(code, rows_arrow, key_currency, fetched_ok & first_of_id, in_ledger)
-    exc_mask = ~np.isin(code, [CATEGORIES.index(q) for q in QUIET]) | schedule_mm | precision_bad | test_payment
+    exc_mask = (
+        ~np.isin(code, [CATEGORIES.index(q) for q in QUIET])
+        | schedule_mm
+        | precision_bad
+        | test_payment
+    )
     exceptions = rows.loc[exc_mask]
     dates = l_date.drop_null()
     period = None
@@ -413,16 +453,22 @@ def _summary(
         {"section": "category", "key": c, "count": int(counts[i])} for i, c in enumerate(CATEGORIES)
     ]
     key = pc.fill_null(key_currency, UNKNOWN_CURRENCY)
-    led = pa.table({
-        "currency": pc.filter(key, pa.array(in_ledger)),
-        "amount": pc.filter(cols["ledger_amount"], pa.array(in_ledger)),
-        "fee": pc.filter(cols["ledger_fee"], pa.array(in_ledger)),
-    })
-    plat = pa.table({
-        "currency": pc.fill_null(pc.filter(cols["platform_currency"], pa.array(platform_once)), UNKNOWN_CURRENCY),
-        "amount": pc.filter(cols["platform_amount"], pa.array(platform_once)),
-        "fee": pc.filter(cols["platform_fee"], pa.array(platform_once)),
-    })
+    led = pa.table(
+        {
+            "currency": pc.filter(key, pa.array(in_ledger)),
+            "amount": pc.filter(cols["ledger_amount"], pa.array(in_ledger)),
+            "fee": pc.filter(cols["ledger_fee"], pa.array(in_ledger)),
+        }
+    )
+    plat = pa.table(
+        {
+            "currency": pc.fill_null(
+                pc.filter(cols["platform_currency"], pa.array(platform_once)), UNKNOWN_CURRENCY
+            ),
+            "amount": pc.filter(cols["platform_amount"], pa.array(platform_once)),
+            "fee": pc.filter(cols["platform_fee"], pa.array(platform_once)),
+        }
+    )
     rows_per = pa.table({"currency": key}).group_by("currency").aggregate([("currency", "count")])
     lg = led.group_by("currency").aggregate([("amount", "sum"), ("fee", "sum")])
     pg = plat.group_by("currency").aggregate([("amount", "sum"), ("fee", "sum")])
@@ -436,19 +482,38 @@ def _summary(
     zero = Decimal(0)
     for cur in sorted(sums, key=lambda c: (c == UNKNOWN_CURRENCY, c)):
         d = sums[cur]
-        la, pa_, lf, pf = (d.get(k) or zero for k in ("ledger_amount", "platform_amount", "ledger_fee", "platform_fee"))
-        records.append({
-            "section": "currency", "key": cur, "count": n_rows.get(cur, 0),
-            "ledger_amount": la, "platform_amount": pa_, "amount_difference": la - pa_,
-            "ledger_fee": lf, "platform_fee": pf, "fee_difference": lf - pf,
-        })
-    money_cols = ("ledger_amount", "platform_amount", "amount_difference", "ledger_fee",
-                  "platform_fee", "fee_difference")
-    frame = pd.DataFrame({
-        "section": pd.Series([r["section"] for r in records], dtype=STRING),
-        "key": pd.Series([r["key"] for r in records], dtype=STRING),
-        "count": pd.Series([r["count"] for r in records], dtype="int64"),
-    })
+        la, pa_, lf, pf = (
+            d.get(k) or zero
+            for k in ("ledger_amount", "platform_amount", "ledger_fee", "platform_fee")
+        )
+        records.append(
+            {
+                "section": "currency",
+                "key": cur,
+                "count": n_rows.get(cur, 0),
+                "ledger_amount": la,
+                "platform_amount": pa_,
+                "amount_difference": la - pa_,
+                "ledger_fee": lf,
+                "platform_fee": pf,
+                "fee_difference": lf - pf,
+            }
+        )
+    money_cols = (
+        "ledger_amount",
+        "platform_amount",
+        "amount_difference",
+        "ledger_fee",
+        "platform_fee",
+        "fee_difference",
+    )
+    frame = pd.DataFrame(
+        {
+            "section": pd.Series([r["section"] for r in records], dtype=STRING),
+            "key": pd.Series([r["key"] for r in records], dtype=STRING),
+            "count": pd.Series([r["count"] for r in records], dtype="int64"),
+        }
+    )
     for c in money_cols:
         frame[c] = pd.Series(pa.array([r.get(c) for r in records], MONEY_TYPE), dtype=MONEY)
     return frame

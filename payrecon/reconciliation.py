@@ -114,8 +114,10 @@ def iso_text(values: pa.Array) -> pa.Array:
 
 
 def _arrow_column(series: pd.Series) -> pa.Array:
-    arr = pa.array(series.array) if hasattr(series.array, "__arrow_array__") else pa.array(
-        series, from_pandas=True
+    arr = (
+        pa.array(series.array)
+        if hasattr(series.array, "__arrow_array__")
+        else pa.array(series, from_pandas=True)
     )
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
@@ -233,12 +235,16 @@ class Reconciliation:
 
     def report_data(self, *, max_exceptions: int = 500) -> dict[str, Any]:
         """Everything the report shows, as plain values (money as exact text)."""
-        totals = frame_to_text_table(self.summary[self.summary["section"] == "currency"]).to_pylist()
+        totals = frame_to_text_table(
+            self.summary[self.summary["section"] == "currency"]
+        ).to_pylist()
         shown = self.exceptions.head(max_exceptions)
         return {
             "ledger_source": self.ledger_source,
             "base_url": self.base_url,
-            "generated_at": self.generated_at.isoformat(timespec="seconds") if self.generated_at else None,
+            "generated_at": self.generated_at.isoformat(timespec="seconds")
+            if self.generated_at
+            else None,
             "period": tuple(t.isoformat() for t in self.period) if self.period else None,
             "tolerances": self.tolerances,
             "fee_schedule": self.fee_schedule,
@@ -264,7 +270,10 @@ class Reconciliation:
         lines += [f"  {c:<20} {n:>12,}" for c, n in counts.items() if n]
         table = frame_to_text_table(self.summary[self.summary["section"] == "currency"]).to_pylist()
         if table:
-            lines.append(f"  {'currency':<10} {'ledger amount':>20} {'platform amount':>20} {'difference':>18}")
+            lines.append(
+                f"  {'currency':<10} {'ledger amount':>20} {'platform amount':>20} "
+                f"{'difference':>18}"
+            )
         for t in table:
             lines.append(
                 f"  {t['key']:<10} {t['ledger_amount']:>20} {t['platform_amount']:>20} "
