@@ -152,3 +152,15 @@ def test_the_openapi_document_is_never_faulted() -> None:
         sb.faults.error_500_rate = 0.0
         assert create(sb, "F-1").status_code == 201
         assert detail(sb, "F-1")["process"]["status"] == "PROCESSING"
+
+
+def test_an_oversized_authorization_header_is_400_and_configurable() -> None:
+    ops = [f"GET /payouts/{'X' * 40}-{i:04d}" for i in range(400)]  # a ~30 KB token
+    with running() as sb:
+        tok = token(sb, ops)
+        r = requests.get(f"{sb.base_url}/payouts/{'X' * 40}-0000", headers=bearer(tok))
+        assert r.status_code == 400
+    with running(SandboxConfig(max_header=64 * 1024)) as sb:
+        tok = token(sb, ops)
+        r = requests.get(f"{sb.base_url}/payouts/{'X' * 40}-0000", headers=bearer(tok))
+        assert r.status_code == 410

@@ -90,6 +90,9 @@ class SandboxConfig:
         (default ``max(1, rate_limit / 10)``); above it: 429 with ``Retry-After``.
     max_body
         Request bodies larger than this many bytes get 413.
+    max_header
+        Longest request line or header line, in bytes (400 above). 8190 is aiohttp's default
+        and nginx's usual buffer size; a token naming hundreds of operations can pass it.
     faults
         The faults to start with; ``sb.faults`` is the live copy.
     """
@@ -104,6 +107,7 @@ class SandboxConfig:
     rate_limit: float | None = None
     rate_burst: float | None = None
     max_body: int = 1024 * 1024
+    max_header: int = 8190
     faults: Faults = field(default_factory=Faults)
 
     def __post_init__(self) -> None:

@@ -111,7 +111,13 @@ class Sandbox:
         return self
 
     async def _serve(self, port: int, host: str) -> None:
-        runner = web.AppRunner(self._app.build(), access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            self._app.build(),
+            access_log=None,
+            handle_signals=False,
+            max_line_size=self.config.max_header,
+            max_field_size=self.config.max_header,
+        )
         await runner.setup()
         site = web.TCPSite(runner, host, port, backlog=1024)
         await site.start()
