@@ -418,26 +418,32 @@ def _issues(masks: list[np.ndarray], labels: list[str]) -> pa.Array:
     bits = np.zeros(len(masks[0]), dtype=np.int64)
     for i, mask in enumerate(masks):
         bits |= mask.astype(np.int64) << i
-    combos, inverse = np.unique(bits, return_inverse=True)
+    combos = np.flatnonzero(np.bincount(bits, minlength=1 << len(masks)))
+    slot = np.zeros(1 << len(masks), dtype=np.int64)
+    slot[combos] = np.arange(len(combos))
     texts = [";".join(lab for i, lab in enumerate(labels) if int(c) >> i & 1) for c in combos]
-    return pc.take(pa.array(texts, pa.string()), pa.array(inverse.astype(np.int64)))
+    return pc.take(pa.array(texts, pa.string()), pa.array(slot[bits]))
+
+
+def _pandas_type(typ: pa.DataType) -> Any:
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return STRING
+    if pa.types.is_decimal(typ):
+        return MONEY
+    if pa.types.is_boolean(typ):
+        return pd.BooleanDtype()
+    if pa.types.is_integer(typ):
+        return pd.Int64Dtype()
+    return None  # timestamps: numpy datetime64[us, UTC]
 
 
 def _rows_frame(cols: dict[str, pa.Array]) -> pd.DataFrame:
-    out: dict[str, Any] = {}
+    table = pa.table({name: cols[name] for name in ROW_COLUMNS})
+    frame = table.to_pandas(types_mapper=_pandas_type)
     for name in ROW_COLUMNS:
-        arr = cols[name]
-        if pa.types.is_string(arr.type):
-            out[name] = pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype(STRING)
-        elif arr.type == MONEY_TYPE:
-            out[name] = pd.Series(pd.arrays.ArrowExtensionArray(arr), dtype=MONEY)
-        elif pa.types.is_timestamp(arr.type):
-            out[name] = pd.Series(arr.to_pandas()).astype(TIMESTAMP)
-        elif pa.types.is_boolean(arr.type):
-            out[name] = pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype("boolean")
-        else:
-            out[name] = pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype("Int64")
-    return pd.DataFrame(out)
+        if pa.types.is_timestamp(table[name].type) and frame[name].dtype != TIMESTAMP:
+            frame[name] = frame[name].astype(TIMESTAMP)
+    return frame
 
 
 def _summary(
@@ -452,21 +458,23 @@ def _summary(
     records: list[dict[str, Any]] = [
         {"section": "category", "key": c, "count": int(counts[i])} for i, c in enumerate(CATEGORIES)
     ]
+    # Masked keys instead of filtered tables: rows of the other side group under a null key
+    # (dropped below), and the money columns are already null where a side has no value.
     key = pc.fill_null(key_currency, UNKNOWN_CURRENCY)
+    null_key = pa.scalar(None, pa.string())
     led = pa.table(
         {
-            "currency": pc.filter(key, pa.array(in_ledger)),
-            "amount": pc.filter(cols["ledger_amount"], pa.array(in_ledger)),
-            "fee": pc.filter(cols["ledger_fee"], pa.array(in_ledger)),
+            "currency": pc.if_else(pa.array(in_ledger), key, null_key),
+            "amount": cols["ledger_amount"],
+            "fee": cols["ledger_fee"],
         }
     )
+    p_key = pc.fill_null(cols["platform_currency"], UNKNOWN_CURRENCY)
     plat = pa.table(
         {
-            "currency": pc.fill_null(
-                pc.filter(cols["platform_currency"], pa.array(platform_once)), UNKNOWN_CURRENCY
-            ),
-            "amount": pc.filter(cols["platform_amount"], pa.array(platform_once)),
-            "fee": pc.filter(cols["platform_fee"], pa.array(platform_once)),
+            "currency": pc.if_else(pa.array(platform_once), p_key, null_key),
+            "amount": cols["platform_amount"],
+            "fee": cols["platform_fee"],
         }
     )
     rows_per = pa.table({"currency": key}).group_by("currency").aggregate([("currency", "count")])
@@ -475,6 +483,8 @@ def _summary(
     sums: dict[str, dict[str, Any]] = {}
     for table, side in ((lg, "ledger"), (pg, "platform")):
         for rec in table.to_pylist():
+            if rec["currency"] is None:
+                continue
             d = sums.setdefault(rec["currency"], {})
             d[f"{side}_amount"] = rec["amount_sum"]
             d[f"{side}_fee"] = rec["fee_sum"]

@@ -56,20 +56,24 @@ def money_text(values: pa.Array, currency: pa.Array | None = None) -> pa.Array:
     zero_dec = pc.fill_null(
         pc.is_in(currency, value_set=pa.array(sorted(ZERO_DECIMAL_CURRENCIES))), False
     )
-    out: pa.Array | None = None
-    fits: pa.Array | None = None
-    for scale, where in ((0, zero_dec), (2, pc.invert(zero_dec))):
-        if not pc.any(where).as_py():
-            continue
-        short = pc.cast(values, pa.decimal128(values.type.precision, scale), safe=False)
-        exact = pc.equal(pc.cast(short, values.type), values)
-        text = pc.cast(short, pa.string())
-        ok = pc.and_(where, pc.fill_null(exact, False))
-        out = text if out is None else pc.if_else(where, text, out)
-        fits = ok if fits is None else pc.or_(fits, ok)
-    assert out is not None and fits is not None
+    precision = values.type.precision
+    cents = pc.cast(values, pa.decimal128(precision, 2), safe=False)
+    fits2 = pc.fill_null(pc.equal(pc.cast(cents, values.type), values), False)
+    text = pc.cast(cents, pa.string())  # the one costly cast: "1234.50"
+    if pc.any(zero_dec).as_py():
+        whole = pc.cast(values, pa.decimal128(precision, 0), safe=False)
+        fits0 = pc.and_(
+            zero_dec, pc.fill_null(pc.equal(pc.cast(whole, values.type), values), False)
+        )
+        text = pc.if_else(
+            fits0, pc.utf8_slice_codeunits(text, 0, -3), text
+        )  # "10000.00" -> "10000"
+        fits = pc.if_else(zero_dec, fits0, fits2)
+    else:
+        fits = fits2
     fits = pc.and_(fits, pc.fill_null(currency.is_valid(), False))
     rest = pc.and_(pc.invert(fits), values.is_valid())
+    out = text
     if pc.any(rest).as_py():
         slow = _plain_money_text(pc.filter(values, rest))
         out = pc.replace_with_mask(out, rest, slow)
