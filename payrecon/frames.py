@@ -98,6 +98,9 @@ def conform(data: dict[str, list[Any]] | pd.DataFrame) -> pd.DataFrame:
     n = len(src)
     out: dict[str, pd.Series] = {}
     for col, dtype in STATUS_COLUMNS.items():
+        if col not in src.columns and col != "error":
+            out[col] = _all_missing(dtype, src.index)  # typed at once, no per-row Python
+            continue
         values = src[col] if col in src.columns else pd.Series([None] * n, dtype=object)
         if values.dtype == dtype and col != "error":
             out[col] = values  # already right (e.g. from the vectorised CSV reader)
@@ -126,6 +129,16 @@ def conform(data: dict[str, list[Any]] | pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(out, index=src.index)
     extra = [c for c in src.columns if c not in STATUS_COLUMNS]
     return pd.concat([frame, src[extra]], axis=1) if extra else frame
+
+
+def _all_missing(dtype: Any, index: pd.Index) -> pd.Series:
+    if dtype is MONEY:
+        return pd.Series(
+            pd.arrays.ArrowExtensionArray(pa.nulls(len(index), MONEY_TYPE)), index=index
+        )
+    if dtype == TIMESTAMP:
+        return pd.Series(pd.NaT, index=index, dtype=TIMESTAMP)
+    return pd.Series(pd.NA, index=index, dtype=dtype)
 
 
 _TRUE = {"true", "1", "yes", "t", "y"}

@@ -212,10 +212,10 @@ def _csv_line_numbers(data: bytes, n_records: int, header_row: int) -> np.ndarra
     Blank lines are skipped by the reader, so the line of record ``k`` is the ``header_row + 1 +
     k``-th non-blank line; with no blank lines that is simply ``header_row + 1 + k``.
     """
-    if b"\n\n" not in data and b"\n\r\n" not in data and not data.startswith((b"\n", b"\r\n")):
-        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-        if lines == header_row + n_records:  # no blank lines, one line per record: the usual case
-            return np.arange(header_row + 1, header_row + 1 + n_records, dtype=np.int64)
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if lines == header_row + n_records:
+        # As many lines as records: so no blank lines and no record spanning lines (the usual case).
+        return np.arange(header_row + 1, header_row + 1 + n_records, dtype=np.int64)
     buf = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(buf == 10)
     starts = np.concatenate(([0], newlines + 1))
