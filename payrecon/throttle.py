@@ -4,7 +4,7 @@ The platform documents 429 but no numbers and no ``Retry-After`` (platform-api.m
 client has to find the limit itself. :class:`AdaptiveRate` paces the *start* of calls at a rate it
 learns from the answers, much as TCP CUBIC paces a congestion window:
 
-* **slow start**: from ``initial_rate``, the rate doubles every round trip (at least 0.1 s)
+* **slow start**: from ``initial_rate``, the rate doubles every round trip (0.1 s to 0.5 s)
   while the pacer is what holds calls back, until the first 429;
 * **on throttling**: answers are judged in rounds (64 answers by default); when more than
   ``threshold`` (10 %) of a round was 429, the limit is taken as the lower of the pacing rate and
@@ -71,7 +71,7 @@ class AdaptiveRate:
     def __init__(
         self,
         *,
-        initial_rate: float = 50.0,
+        initial_rate: float = 100.0,
         min_rate: float = 2.0,
         max_rate: float = 100_000.0,
         beta: float = 0.9,
@@ -196,8 +196,8 @@ class AdaptiveRate:
             return
         # Never more than twice what actually got through lately: growth follows evidence.
         ceiling = min(self.max_rate, max(self._initial_rate, 2.0 * self._goodput(now)))
-        if self._w_max is None:  # slow start: double every round trip
-            period = max(0.1, self._srtt or 0.1)
+        if self._w_max is None:  # slow start: double every round trip (0.1 s to 0.5 s)
+            period = min(0.5, max(0.1, self._srtt or 0.1))
             self._rate = min(ceiling, max(self._rate, self._rate * 2.0 ** (dt / period)))
             return
         k = ((1.0 - self.beta) / self.cubic) ** (1.0 / 3.0)
