@@ -13,7 +13,6 @@ import pytest
 from payrecon.auth import Token, TokenProvider, TokenSet, token_from_jwt
 from payrecon.errors import CredentialsError, PlatformError, TokenRequestRejected
 
-
 KEY = "the-platform-signing-key-that-we-never-get-to-see"
 
 
