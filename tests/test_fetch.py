@@ -190,9 +190,11 @@ def test_wrong_credentials_stop_the_run_at_once(tmp_path: Path) -> None:
         expected = seed(sb, tmp_path, 30)
         from payrecon.client import Client
 
-        with Client(sb.base_url, sb.merchant_code, "not-the-secret") as client:
-            with pytest.raises(CredentialsError) as info:
-                client.fetch([*expected, "x y"], progress=False)
+        with (
+            Client(sb.base_url, sb.merchant_code, "not-the-secret") as client,
+            pytest.raises(CredentialsError) as info,
+        ):
+            client.fetch([*expected, "x y"], progress=False)
         stats = sb.stats()
     partial = info.value.outcomes  # type: ignore[attr-defined]
     assert [o.id_payout for o in partial] == [*expected, "x y"]
@@ -215,3 +217,51 @@ def test_many_merchants_stay_apart(tmp_path: Path) -> None:
         with Client(sb.base_url, "m-two", "secret-two") as other:
             outcomes = other.fetch(list(expected), progress=False)
     assert {o.error for o in outcomes} == {"not_found"}
+
+
+HOSTILE_IDS = [
+    "../auth-tokens",
+    "a b",
+    "x?y=1",
+    "%2e%2e",
+    "ünïcødé",
+    "名前",
+    "x" * 300,
+    "x" * 251,
+    "a/b",
+    "",
+    " PO-00001",
+    "PO-00001\n",
+    "GET /payouts/PO-00001",
+    "#frag",
+    "PO-00001;rm",
+    "\u200bPO-00001",
+]
+
+
+def test_hostile_ids_never_reach_the_wire(tmp_path: Path) -> None:
+    with running(SandboxConfig(final_after=0)) as sb:
+        expected = seed(sb, tmp_path, 3)
+        client = sb.client(concurrency=4)
+        only_bad = client.fetch(HOSTILE_IDS, progress=False)
+        nothing_sent = sum(sb.stats().requests.values())
+        longest = "y" * 250  # the longest id the rule allows is sent (and is simply not found)
+        mixed = client.fetch([*HOSTILE_IDS, *expected, longest], progress=False)
+        stats = sb.stats()
+    assert nothing_sent == 0  # not even a token request
+    assert [(o.id_payout, o.error, o.http_status) for o in only_bad] == [
+        (i, "invalid_id", None) for i in HOSTILE_IDS
+    ]
+    by_id = {o.id_payout: o for o in mixed}
+    assert all(by_id[i].error == "invalid_id" for i in HOSTILE_IDS)
+    assert all(by_id[i].error == "" for i in expected)
+    assert by_id[longest].error == "not_found"
+    sent = set(expected) | {longest}
+    assert set(stats.get_attempts) <= sent
+    check_tokens(stats, sent, cap=100)
+
+
+def test_non_string_ids() -> None:
+    order, valid = unique_ids([123, "123", None, 1.5, True, "A"])
+    assert order == ["123", "None", "1.5", "True", "A"]
+    assert valid == ["123", "A"]
