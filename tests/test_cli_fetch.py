@@ -122,3 +122,22 @@ def test_unreachable_platform_exit_3(
     url = f"http://127.0.0.1:{port}"
     assert main(["fetch", str(ids), "--out", "out.csv", "--base-url", url, "--no-store"]) == 3
     assert "platform" in capsys.readouterr().err
+
+
+def test_read_ids_forms(tmp_path: Path) -> None:
+    from payrecon.errors import InputError
+    from payrecon.ids import read_ids
+
+    text = write_ids(tmp_path / "a.txt", ["\ufeffP-1", "  P-2  ", "", "a b", "P-1"])
+    assert read_ids(text) == ["P-1", "P-2", "a b", "P-1"]  # invalid and repeated ids are kept
+    header_only = write_ids(tmp_path / "b.txt", ["id_payout", "P-3"])
+    assert read_ids(header_only) == ["P-3"]  # a one-column CSV without the .csv suffix
+    quoted = tmp_path / "c.csv"
+    quoted.write_text('id_payout,memo\n"P-4","a, b"\n,blank\n" P-5 ",x\n', encoding="utf-8")
+    assert read_ids(quoted) == ["P-4", "P-5"]
+    empty = tmp_path / "d.txt"
+    empty.write_text("", encoding="utf-8")
+    assert read_ids(empty) == []
+    with pytest.raises(InputError) as info:
+        read_ids(tmp_path)  # a folder
+    assert str(tmp_path) in str(info.value)

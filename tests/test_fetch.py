@@ -265,3 +265,15 @@ def test_non_string_ids() -> None:
     order, valid = unique_ids([123, "123", None, 1.5, True, "A"])
     assert order == ["123", "None", "1.5", "True", "A"]
     assert valid == ["123", "A"]
+
+
+def test_progress_bar_when_asked(tmp_path: Path, capsys) -> None:
+    with running(SandboxConfig(final_after=0)) as sb:
+        expected = seed(sb, tmp_path, 5)
+        client = sb.client(concurrency=2)
+        client.fetch(list(expected), progress=True)
+        shown = capsys.readouterr().err
+        client.fetch(list(expected))  # default: not a terminal, not Jupyter: silent
+        silent = capsys.readouterr().err
+    assert "payouts" in shown and "5/5" in shown
+    assert silent == ""
