@@ -52,7 +52,7 @@ class Faults:
     max_operations
         A token request naming more operations than this is refused with 400 "too many operations".
     random_seed
-        Seed for the fault and latency draws, for repeatable runs.
+        Seed for the fault and latency draws, for repeatable runs (read once, at start).
     """
 
     latency: float = 0.0
