@@ -54,7 +54,11 @@ CURRENCIES: dict[str, tuple[int, int, int, int, list[tuple[str, str]]]] = {
 #: status: (weight, amount endings, failure reason codes)
 STATUSES: dict[str, tuple[int, list[int], list[str]]] = {
     "SUCCESS": (74, [], []),
-    "FAILED": (9, [13, 14, 15], ["INVALID_ACCOUNT_NUMBER", "INVALID_ACCOUNT_NAME", "BALANCE_INSUFFICIENT"]),
+    "FAILED": (
+        9,
+        [13, 14, 15],
+        ["INVALID_ACCOUNT_NUMBER", "INVALID_ACCOUNT_NAME", "BALANCE_INSUFFICIENT"],
+    ),
     "REFUSED": (4, [66], ["PAYMENT_CHANNEL_AMOUNT_LIMITS"]),
     "PROCESSING": (13, [99], []),
 }
@@ -92,7 +96,9 @@ def quantum(decimals: int) -> Decimal:
     return Decimal(1).scaleb(-decimals)
 
 
-def contract_fee(schedule: dict[str, tuple[Decimal, Decimal]], amount: Decimal, cur: str) -> Decimal:
+def contract_fee(
+    schedule: dict[str, tuple[Decimal, Decimal]], amount: Decimal, cur: str
+) -> Decimal:
     percent, fixed = schedule[cur]
     decimals = CURRENCIES[cur][3]
     return (amount * percent / 100 + fixed).quantize(quantum(decimals), ROUND_HALF_UP)
@@ -169,6 +175,15 @@ def ledger_money(value: Decimal, decimals: int) -> str:
     return "-" + text.replace(",", "X").replace(".", ",").replace("X", ".")
 
 
+def booking(
+    when: datetime, pid: str, text: str, amount: Decimal, fee: Decimal, cur: str
+) -> list[str]:
+    """One ledger line booked as paid."""
+    d = CURRENCIES[cur][3]
+    return [when.strftime("%d.%m.%Y"), pid, text, ledger_money(amount, d), cur,
+            ledger_money(fee, d), "Paid"]  # fmt: skip
+
+
 def main() -> None:
     rng = random.Random(SEED)
     schedule = load_schedule()
@@ -199,7 +214,15 @@ def main() -> None:
     # overcharged fees: the platform's fee differs from the contract; the ledger books it as charged
     overcharged = {p.id_payout for p in plan["fee_schedule_mismatch"]}
     payouts = [
-        replace(p, fee=p.fee + (quantum(CURRENCIES[p.currency][3]) * 100 if p.currency not in ("IDR", "VND") else Decimal(5000)))
+        replace(
+            p,
+            fee=p.fee
+            + (
+                quantum(CURRENCIES[p.currency][3]) * 100
+                if p.currency not in ("IDR", "VND")
+                else Decimal(5000)
+            ),
+        )
         if p.id_payout in overcharged
         else p
         for p in payouts
@@ -236,7 +259,12 @@ def main() -> None:
     currency_plant = {p.id_payout for p in plan["currency_mismatch"]}
     dup_plant = {p.id_payout for p in plan["duplicate_in_ledger"]}
     rows: list[tuple[datetime, list[str]]] = []
-    wrong_status = {"FAILED": "Paid", "SUCCESS": "Rejected", "PROCESSING": "Paid", "REFUSED": "Paid"}
+    wrong_status = {
+        "FAILED": "Paid",
+        "SUCCESS": "Rejected",
+        "PROCESSING": "Paid",
+        "REFUSED": "Paid",
+    }
     swap = {"USD": "EUR", "USDT": "USD"}
     for p in payouts:
         if p.id_payout in not_booked:
@@ -247,7 +275,9 @@ def main() -> None:
         if p.id_payout in status_plant:
             word = wrong_status[p.status]
         if p.id_payout in amount_plant:  # typing slips: a digit dropped, a cent off, a zero added
-            amount = rng.choice([amount * 10, amount - quantum(decimals), (amount / 10).quantize(quantum(decimals))])
+            amount = rng.choice(
+                [amount * 10, amount - quantum(decimals), (amount / 10).quantize(quantum(decimals))]
+            )
         if p.id_payout in fee_plant:
             fee = fee + quantum(decimals) * rng.choice([1, 10, 100])
         if p.id_payout in currency_plant:
@@ -263,27 +293,48 @@ def main() -> None:
             again[2] += " (booked again)"
             rows.append((p.created_at + timedelta(days=1), again))
     for i, (cur, amount) in enumerate(
-        [("IDR", Decimal(750_000)), ("USD", Decimal("120.00")), ("EUR", Decimal("89.90")), ("INR", Decimal(15_000))]
+        [
+            ("IDR", Decimal(750_000)),
+            ("USD", Decimal("120.00")),
+            ("EUR", Decimal("89.90")),
+            ("INR", Decimal(15_000)),
+        ]
     ):  # booked, never sent: the platform answers 410 Gone
         when = ANCHOR - timedelta(days=3 + 4 * i)
         decimals = CURRENCIES[cur][3]
-        rows.append((when, [when.strftime("%d.%m.%Y"), f"PO-DEMO-{9001 + i}", "Manual payout", ledger_money(amount, decimals), cur, ledger_money(contract_fee(schedule, amount, cur), decimals), "Paid"]))  # fmt: skip
+        fee = contract_fee(schedule, amount, cur)
+        rows.append((when, booking(when, f"PO-DEMO-{9001 + i}", "Manual payout", amount, fee, cur)))
     for i, bad_id in enumerate(["PO 1234", "PO-DEMO/0077", "PO#DEMO-0101"]):
         # ids that break the platform's id rule: nothing is sent, fetch_error (invalid_id)
         when = ANCHOR - timedelta(days=2 + 5 * i)
-        rows.append((when, [when.strftime("%d.%m.%Y"), bad_id, "Payout (typed by hand)", ledger_money(Decimal("50.00"), 2), "USD", ledger_money(Decimal("1.05"), 2), "Paid"]))  # fmt: skip
+        line = booking(when, bad_id, "Payout (typed by hand)", Decimal(50), Decimal("1.05"), "USD")
+        rows.append((when, line))
     rows.sort(key=lambda r: r[0])
     with (HERE / "demo_ledger.csv").open("w", newline="", encoding="utf-8") as fh:
-        fh.write(f"Payout bookings export;generated {ANCHOR:%d.%m.%Y %H:%M};merchant demo-merchant\n")
+        fh.write(
+            f"Payout bookings export;generated {ANCHOR:%d.%m.%Y %H:%M};merchant demo-merchant\n"
+        )
         w = csv.writer(fh, delimiter=";", lineterminator="\n")
-        w.writerow(["Booking date", "Merchant Order ID", "Description", "Amount", "Currency", "Fee", "State"])
+        w.writerow(
+            [
+                "Booking date",
+                "Merchant Order ID",
+                "Description",
+                "Amount",
+                "Currency",
+                "Fee",
+                "State",
+            ]
+        )
         for _, line in rows:
             w.writerow(line)
 
     print(f"{len(payouts)} payouts ({len(tests)} test), {len(rows)} ledger rows")
     for name, chosen in plan.items():
         print(f"  {name:<22} {', '.join(p.id_payout for p in chosen)}")
-    print(f"  {'pending':<22} {len(pending_plant)} PROCESSING payouts booked 'In progress' or blank")
+    print(
+        f"  {'pending':<22} {len(pending_plant)} PROCESSING payouts booked 'In progress' or blank"
+    )
     print("  missing_on_platform    PO-DEMO-9001..9004; fetch_error: 3 ids that break the id rule")
     print(f"  test_payment           {', '.join(p.id_payout for p in tests[:3])} (booked)")
     assert all(by_id[p.id_payout] for p in payouts)

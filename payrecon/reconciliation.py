@@ -229,13 +229,22 @@ class Reconciliation:
         }
 
     def to_html(self, path: str | Path, *, max_exceptions: int = 500) -> Path:
-        """Write the HTML report (the summary and the first ``max_exceptions`` exceptions)."""
+        """Write the HTML report: one self-contained file (CSS inline, charts embedded as PNG, no
+        script), with what was reconciled, counts, exact totals per currency, charts and the
+        ``max_exceptions`` worst exceptions (see :mod:`payrecon.report.html`)."""
         from payrecon.report.html import render_report
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render_report(self, max_exceptions=max_exceptions), encoding="utf-8")
         return path
+
+    def to_excel(self, path: str | Path) -> Path:
+        """Write an ``.xlsx`` workbook: sheets Summary, Exceptions (worst first), Rows and About;
+        money as numbers with the currency's decimals (see :mod:`payrecon.report.excel`)."""
+        from payrecon.report.excel import write_workbook
+
+        return write_workbook(self, path)
 
     def report_data(self, *, max_exceptions: int = 500) -> dict[str, Any]:
         """Everything the report shows, as plain values (money as exact text)."""
