@@ -44,6 +44,58 @@ def _add_store_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_reconcile_run_options(p: argparse.ArgumentParser) -> None:
+    """Checks and scheduled-run options of ``reconcile`` (see payrecon.schedule)."""
+    p.add_argument("--fee-schedule", type=Path, help="TOML fee schedule of the contract")
+    p.add_argument(
+        "--tolerance",
+        help="absolute amount (and fee) tolerance: 0.01, or per currency IDR=1,USD=0.01,*=0",
+    )
+    p.add_argument(
+        "--include-known",
+        action="store_true",
+        help="add every id the store knows (created, called back, fetched) to the platform side",
+    )
+    p.add_argument(
+        "--fail-on",
+        metavar="CATEGORIES",
+        help="exit 4 when any row falls in one of these comma-separated categories "
+        "(or flags, or 'exceptions')",
+    )
+    p.add_argument(
+        "--dated",
+        action="store_true",
+        help="write into OUT/YYYY-MM-DDTHHMMSSZ/ (the run's UTC start), never over an earlier run",
+    )
+
+
+def _tolerance(text: str | None) -> object:
+    """``--tolerance``: one amount, or ``CUR=amount`` pairs (``*`` for every other currency)."""
+    from decimal import Decimal, InvalidOperation
+
+    if text is None:
+        return None
+
+    def amount(value: str) -> Decimal:
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise InputError(f"--tolerance: not an amount: {value.strip()!r}") from None
+        if not number.is_finite() or number < 0:
+            raise InputError(f"--tolerance: must be a non-negative amount: {value.strip()!r}")
+        return number
+
+    if "=" not in text:
+        return amount(text)
+    per: dict[str, Decimal] = {}
+    for part in text.split(","):
+        cur, sep, value = part.partition("=")
+        if not sep or not cur.strip():
+            raise InputError(f"--tolerance: expected CUR=amount, got {part.strip()!r}")
+        per[cur.strip().upper() if cur.strip() != "*" else "*"] = amount(value)
+    return per
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="payrecon",
@@ -76,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--statuses", type=Path, help="read the statuses table from this file; no fetching"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_reconcile_run_options(p)
     _add_platform_options(p)
     _add_store_options(p)
     p.set_defaults(func=_cmd_reconcile)
@@ -168,10 +221,20 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
+    """Reconcile; exit 4 (``schedule.EXIT_FOUND``) when a ``--fail-on`` category appears. The
+    last line printed is always the one-line summary for logs."""
+    from payrecon.fees import FeeSchedule
     from payrecon.frames import read_statuses
     from payrecon.ledger import ledger_info, read_ledger
     from payrecon.reconcile import reconcile
+    from payrecon.schedule import EXIT_FOUND, dated_folder, found, log_line, parse_fail_on
 
+    fail_on = parse_fail_on(args.fail_on)  # usage problems before any work
+    tolerance = _tolerance(args.tolerance)
+    schedule = FeeSchedule.load(args.fee_schedule) if args.fee_schedule else None
+    out = dated_folder(args.out) if args.dated else args.out
+    if args.include_known and args.no_store:
+        raise InputError("--include-known reads the store: drop --no-store")
     ledger = read_ledger(args.ledger, args.mapping)
     info = ledger_info(ledger)
     if info.get("detected"):
@@ -189,11 +252,17 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         if not args.statuses.is_file():
             raise InputError(f"{args.statuses}: statuses table not found")
         statuses = read_statuses(args.statuses)
+        if args.include_known:
+            from payrecon.store import Store
+
+            if not args.store.is_file():
+                raise InputError(f"--include-known: no store at {args.store}")
+            with Store.open_readonly(args.store) as known_store:
+                extra_ids = [*(extra_ids or []), *known_store.known_ids()]
     else:
         from payrecon.client import Client
         from payrecon.store import open_store
 
-        wanted = list(dict.fromkeys([*ledger["id_payout"].tolist(), *(extra_ids or [])]))
         with Client.from_env(base_url=args.base_url) as client:
             base_url = client.base_url
             store = open_store(
@@ -201,6 +270,9 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
                 base_url=client.base_url,
                 merchant_code=client.merchant_code,
             )
+            if args.include_known and store is not None:
+                extra_ids = [*(extra_ids or []), *store.known_ids()]
+            wanted = list(dict.fromkeys([*ledger["id_payout"].tolist(), *(extra_ids or [])]))
             try:
                 statuses = client.fetch_statuses(
                     wanted,
@@ -212,13 +284,25 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
                 if store is not None:
                     store.close()
     rec = reconcile(
-        ledger, statuses, ids=extra_ids, ledger_source=str(args.ledger), base_url=base_url
+        ledger,
+        statuses,
+        ids=extra_ids,
+        tolerance=tolerance,  # type: ignore[arg-type]
+        fee_schedule=schedule,
+        ledger_source=str(args.ledger),
+        base_url=base_url,
     )
-    written = rec.to_csv(args.out)
-    report = rec.to_html(args.out / "report.html")
+    written = rec.to_csv(out)
+    report = rec.to_html(out / "report.html")
+    excel = rec.to_excel(out / "report.xlsx")
     print(rec.summary_text())
-    print(f"wrote {written['rows']}, {written['summary']}, {report}")
-    return EXIT_OK
+    print(f"wrote {written['rows']}, {written['summary']}, {report}, {excel}")
+    hits = found(rec, fail_on)
+    if hits:
+        listed = ", ".join(f"{k}={v}" for k, v in hits.items())
+        print(f"payrecon: --fail-on: found {listed} (exit {EXIT_FOUND})", file=sys.stderr)
+    print(log_line(rec, report=report), flush=True)
+    return EXIT_FOUND if hits else EXIT_OK
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
@@ -335,7 +419,19 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    raise NotImplementedError("demo")
+    """The whole job on the in-process sandbox and data/ (see payrecon.demo); prints where."""
+    from payrecon.demo import run_demo
+    from payrecon.schedule import log_line
+
+    result = run_demo(args.out)
+    rec, files = result.reconciliation, result.files
+    print(rec.summary_text())
+    print(f"done in {result.seconds:.1f} s; wrote into {args.out.resolve()}:")
+    for key in ("report", "excel", "rows", "summary", "exceptions"):
+        print(f"  {files[key].name:<16} {files[key].resolve()}")
+    print(f"open {files['report'].resolve().as_uri()}")
+    print(log_line(rec, report=files["report"], command="demo"), flush=True)
+    return EXIT_OK
 
 
 def _configure_logging(verbosity: int) -> None:
