@@ -1,0 +1,184 @@
+"""Scheduled runs of reconcile: --fail-on exit codes, --dated folders, the one-line log summary,
+and the check options (--fee-schedule, --tolerance, --include-known)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from payrecon.cli import main
+from payrecon.sandbox import SandboxConfig, running
+from payrecon.schedule import EXIT_FOUND, dated_folder, parse_fail_on
+from payrecon.store import Store
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+OFFLINE = [
+    "reconcile",
+    str(DATA / "ledger.csv"),
+    "--mapping",
+    str(DATA / "mapping.toml"),
+    "--statuses",
+    str(DATA / "statuses_sample.csv"),
+]
+LOG_LINE = re.compile(
+    r"^payrecon reconcile: (\d+) rows, (\d+) exceptions \((.*)\), .*report=(\S+)$"
+)
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main([*OFFLINE, *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_exit_codes_are_distinct() -> None:
+    from payrecon import cli
+
+    assert EXIT_FOUND not in (cli.EXIT_OK, cli.EXIT_ERROR, cli.EXIT_USAGE, cli.EXIT_PLATFORM)
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "code"),
+    [
+        ("missing_on_platform,status_mismatch", EXIT_FOUND),  # both are in the sample
+        ("amount_mismatch", EXIT_FOUND),
+        ("test_payment", EXIT_FOUND),  # a flag: rows carrying it
+        ("exceptions", EXIT_FOUND),  # any row that needs a person
+        ("amount_precision", 0),  # a flag the sample does not raise
+        (" fee_mismatch , pending ", EXIT_FOUND),  # spaces are fine
+    ],
+)
+def test_fail_on(
+    fail_on: str, code: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    got, _out, err = run(capsys, "--out", str(tmp_path), "--fail-on", fail_on)
+    assert got == code
+    assert (tmp_path / "report.html").is_file()  # the report is written either way
+    if code:
+        assert "--fail-on: found" in err
+    else:
+        assert "--fail-on" not in err
+
+
+def test_fail_on_passes_when_the_category_is_gone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the sample's one amount_mismatch is 0.45 EUR: a 0.50 EUR tolerance clears it
+    out = ["--out", str(tmp_path)]
+    assert run(capsys, *out, "--fail-on", "amount_mismatch")[0] == EXIT_FOUND
+    assert run(capsys, *out, "--fail-on", "amount_mismatch", "--tolerance", "EUR=0.5")[0] == 0
+    code, _, err = run(
+        capsys, *out, "--fail-on", "amount_mismatch,fee_mismatch", "--tolerance", "EUR=0.5"
+    )
+    assert code == EXIT_FOUND and "found fee_mismatch=1 " in err
+
+
+@pytest.mark.parametrize("bad", ["missing", "matched,bogus", ",", "not_fetched"])
+def test_fail_on_unknown_word_is_a_usage_error(
+    bad: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _out, err = run(capsys, "--out", str(tmp_path / "o"), "--fail-on", bad)
+    assert code == 2
+    assert "--fail-on" in err
+    assert not (tmp_path / "o").exists()  # refused before any work
+
+
+def test_one_line_summary_is_last(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = run(capsys, "--out", str(tmp_path), "--fail-on", "status_mismatch")
+    assert code == EXIT_FOUND
+    last = out.strip().splitlines()[-1]
+    m = LOG_LINE.match(last)
+    assert m, last
+    assert (int(m[1]), int(m[2])) == (43, 19)
+    assert "duplicate_in_ledger=2" in m[3] and "status_mismatch=1" in m[3]
+    assert "matched" not in m[3]  # quiet categories are outside the brackets
+    assert "matched=28" in last and "pending=4" in last
+    assert Path(m[4]) == tmp_path / "report.html"
+
+
+def test_dated_writes_a_new_folder_per_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "--out", str(tmp_path), "--dated")
+    assert code == 0
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{6}Z", folder.name)
+    assert {p.name for p in folder.iterdir()} >= {
+        "rows.csv", "summary.csv", "exceptions.csv", "report.html", "report.xlsx",
+    }  # fmt: skip
+    assert f"report={folder / 'report.html'}" in out.strip().splitlines()[-1]
+
+
+def test_dated_folder_name() -> None:
+    when = datetime(2026, 11, 23, 9, 45, 12, tzinfo=UTC)
+    assert dated_folder(Path("out"), when) == Path("out/2026-11-23T094512Z")
+    assert parse_fail_on("pending, pending,matched") == ("pending", "matched")
+
+
+def test_tolerance_and_fee_schedule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = run(capsys, "--out", str(tmp_path / "a"))
+    base = pd.read_csv(tmp_path / "a" / "rows.csv", dtype=str, keep_default_na=False)
+    # PO-2026-0027 is off by -0.45 EUR: inside a 0.50 EUR tolerance, outside 0.40
+    for tol, category in (("EUR=0.50,*=0", "matched"), ("0.40", "amount_mismatch")):
+        code, _, _ = run(capsys, "--out", str(tmp_path / tol), "--tolerance", tol)
+        assert code == 0
+        rows = pd.read_csv(tmp_path / tol / "rows.csv", dtype=str, keep_default_na=False)
+        assert set(rows.loc[rows["id_payout"] == "PO-2026-0027", "category"]) == {category}
+    assert set(base.loc[base["id_payout"] == "PO-2026-0027", "category"]) == {"amount_mismatch"}
+
+    code, _, _ = run(
+        capsys, "--out", str(tmp_path / "f"), "--fee-schedule", str(DATA / "fee_schedule.toml")
+    )
+    assert code == 0
+    rows = pd.read_csv(tmp_path / "f" / "rows.csv", dtype=str, keep_default_na=False)
+    assert rows["expected_fee"].ne("").any()
+    assert "fee schedule checked" in (tmp_path / "f" / "report.html").read_text()
+    about = {
+        r[0].value: r[1].value
+        for r in openpyxl.load_workbook(tmp_path / "f" / "report.xlsx")["About"].iter_rows()
+    }
+    assert about["fee schedule checked"] == "yes"
+
+
+@pytest.mark.parametrize("tol", ["abc", "-1", "EUR=", "=1"])
+def test_bad_tolerance_is_a_usage_error(
+    tol: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "--out", str(tmp_path), f"--tolerance={tol}")
+    assert code == 2 and "--tolerance" in err
+
+
+@pytest.fixture
+def sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
+    with running(SandboxConfig(final_after=0.3)) as sb:
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("PAYRECON_BASE_URL", sb.base_url)
+        monkeypatch.setenv("PAYRECON_MERCHANT_CODE", sb.merchant_code)
+        monkeypatch.setenv("PAYRECON_SECRET", sb.secret)
+        sb.seed(DATA / "payouts.csv")
+        yield sb
+
+
+def test_include_known_adds_the_stores_ids(sandbox: Any, tmp_path: Path) -> None:
+    # PO-2026-0010 is on the platform and not in the ledger; the store learnt of it (created)
+    with Store(
+        tmp_path / "s.db", base_url=sandbox.base_url, merchant_code=sandbox.merchant_code
+    ) as st:
+        st.register(["PO-2026-0010"], "created")
+    args = ["reconcile", str(DATA / "ledger.csv"), "--mapping", str(DATA / "mapping.toml")]
+    args += ["--store", str(tmp_path / "s.db"), "--no-progress"]
+    assert main([*args, "--out", "plain"]) == 0
+    assert main([*args, "--out", "known", "--include-known"]) == 0
+    plain = pd.read_csv(tmp_path / "plain" / "rows.csv", dtype=str)
+    known = pd.read_csv(tmp_path / "known" / "rows.csv", dtype=str)
+    assert "PO-2026-0010" not in set(plain["id_payout"])
+    row = known[known["id_payout"] == "PO-2026-0010"]
+    assert row["category"].tolist() == ["missing_in_ledger"]
+    assert main([*args, "--out", "x", "--include-known", "--no-store"]) == 2
