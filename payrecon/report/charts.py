@@ -149,12 +149,12 @@ def fee_comparison(ax: Axes, fees: Sequence[FeeBars]) -> None:
         ax.bar(x + width, expected, width, label="fee schedule", color="#ffb300")
     top = max([*platform, *ledger, 100.0])
     for xi, f in zip(x, rows, strict=True):
-        ax.text(float(xi), top * 1.04, f"diff {f.difference_text}", ha="center", fontsize=7.5)
+        ax.text(float(xi), top * 1.04, f.difference_text, ha="center", fontsize=8)
     ax.set_xticks(x, [f.currency for f in rows])
     ax.set_ylim(0, top * 1.15)
     ax.yaxis.set_major_formatter(PercentFormatter(100.0))
     ax.set_ylabel("% of the platform's fees")
-    ax.legend(loc="upper right", fontsize=8, frameon=False, bbox_to_anchor=(1.0, 1.25), ncol=3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8, frameon=False, ncol=3)
     _tidy(ax)
 
 
@@ -224,9 +224,12 @@ def aging(ax: Axes, ages_hours: Sequence[float] | np.ndarray) -> None:
 
 
 def figure_png(
-    draw: Callable[[Axes], None], *, size: tuple[float, float] = (8.0, 3.2), dpi: int = 110
+    draw: Callable[[Axes], None], *, size: tuple[float, float] = (6.4, 3.0), dpi: int = 140
 ) -> bytes:
-    """Draw one chart into a fresh figure and return it as PNG bytes (Agg; no pyplot state)."""
+    """Draw one chart into a fresh figure and return it as PNG bytes (Agg; no pyplot state).
+
+    The default size suits the report's two columns: about 900 pixels wide, shown at about 600.
+    """
     fig = Figure(figsize=size, dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     draw(fig.add_subplot())

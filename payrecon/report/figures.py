@@ -162,7 +162,7 @@ def build_charts(rec: Reconciliation) -> list[Chart]:
             "Rows by category",
             "Every ledger row and every platform payout no ledger row names, by the first "
             "category that applies. Red bars need a person.",
-            charts.figure_png(lambda ax: charts.categories_bar(ax, rec.counts), size=(8, 3.4)),
+            charts.figure_png(lambda ax: charts.categories_bar(ax, rec.counts), size=(6.4, 3.4)),
         ),
         Chart(
             "amounts_by_status",
@@ -171,7 +171,7 @@ def build_charts(rec: Reconciliation) -> list[Chart]:
             "platform; each payout counted once.",
             charts.figure_png(
                 lambda ax: charts.amounts_by_status(ax, shares, totals_text),
-                size=(8, 1.2 + 0.38 * n_cur),
+                size=(6.4, 1.3 + 0.34 * n_cur),
             ),
         ),
         Chart(
@@ -179,7 +179,7 @@ def build_charts(rec: Reconciliation) -> list[Chart]:
             "Fees: ledger and fee schedule against the platform",
             "Per currency, the fees the ledger booked"
             + (" and those the fee schedule gives" if rec.fee_schedule else "")
-            + " as a share of what the platform charged; the label is the exact difference "
+            + " as a share of what the platform charged; above each currency, the exact difference "
             "(ledger - platform).",
             charts.figure_png(lambda ax: charts.fee_comparison(ax, fee_bars(rec, payouts))),
         ),
@@ -195,7 +195,7 @@ def build_charts(rec: Reconciliation) -> list[Chart]:
             "Payouts still processing, by age",
             f"{len(ages):,} payouts were PROCESSING when fetched; their age at the time of this "
             "report. Old ones are worth raising with the platform.",
-            charts.figure_png(lambda ax: charts.aging(ax, ages), size=(8, 2.8)),
+            charts.figure_png(lambda ax: charts.aging(ax, ages)),
         ),
     ]
     return out
