@@ -67,6 +67,11 @@ def _add_reconcile_run_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="write into OUT/YYYY-MM-DDTHHMMSSZ/ (the run's UTC start), never over an earlier run",
     )
+    p.add_argument(
+        "--excel",
+        action="store_true",
+        help="write report.xlsx however many rows (by default only up to 50,000: it is slow)",
+    )
 
 
 def _tolerance(text: str | None) -> object:
@@ -294,9 +299,18 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     )
     written = rec.to_csv(out)
     report = rec.to_html(out / "report.html")
-    excel = rec.to_excel(out / "report.xlsx")
+    from payrecon.report.excel import AUTO_EXCEL_ROWS
+
     print(rec.summary_text())
-    print(f"wrote {written['rows']}, {written['summary']}, {report}, {excel}")
+    if args.excel or len(rec.rows) <= AUTO_EXCEL_ROWS:
+        excel = rec.to_excel(out / "report.xlsx")
+        print(f"wrote {written['rows']}, {written['summary']}, {report}, {excel}")
+    else:
+        print(f"wrote {written['rows']}, {written['summary']}, {report}")
+        print(
+            f"report.xlsx not written: {len(rec.rows):,} rows is more than "
+            f"{AUTO_EXCEL_ROWS:,} (about 4,000 rows a second); --excel writes it anyway"
+        )
     hits = found(rec, fail_on)
     if hits:
         listed = ", ".join(f"{k}={v}" for k, v in hits.items())

@@ -182,3 +182,16 @@ def test_include_known_adds_the_stores_ids(sandbox: Any, tmp_path: Path) -> None
     row = known[known["id_payout"] == "PO-2026-0010"]
     assert row["category"].tolist() == ["missing_in_ledger"]
     assert main([*args, "--out", "x", "--include-known", "--no-store"]) == 2
+
+
+def test_large_reconciliations_skip_excel_unless_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import payrecon.report.excel
+
+    monkeypatch.setattr(payrecon.report.excel, "AUTO_EXCEL_ROWS", 10)  # the sample has 43 rows
+    code, out, _ = run(capsys, "--out", str(tmp_path / "a"))
+    assert code == 0 and not (tmp_path / "a" / "report.xlsx").exists()
+    assert "report.xlsx not written: 43 rows" in out
+    code, out, _ = run(capsys, "--out", str(tmp_path / "b"), "--excel")
+    assert code == 0 and (tmp_path / "b" / "report.xlsx").is_file()

@@ -68,11 +68,32 @@ def _arrow(series: pd.Series) -> pa.Array:
     return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
+#: The columns the charts read.
+CHART_COLUMNS = (
+    "id_payout",
+    "platform_status",
+    "platform_currency",
+    "platform_amount",
+    "expected_fee",
+    "platform_created_at",
+    "platform_processed_at",
+)
+
+
 def platform_payouts(rec: Reconciliation) -> pd.DataFrame:
-    """The rows that carry a fetched platform payout, each payout once."""
+    """The rows that carry a fetched platform payout, each payout once (chart columns only).
+
+    Only ``duplicate_in_ledger`` rows can name a payout twice, so only those are deduplicated:
+    a million-row reconciliation is not hashed whole for the sake of a few duplicates.
+    """
     rows = rec.rows
-    fetched = rows["platform_status"].notna() & (rows["error"].fillna("") == "")
-    return rows.loc[fetched].drop_duplicates("id_payout")
+    keep = (rows["platform_status"].notna() & (rows["error"].fillna("") == "")).to_numpy(bool)
+    dup = (rows["category"] == "duplicate_in_ledger").to_numpy(dtype=bool, na_value=False)
+    if dup.any():
+        idx = np.flatnonzero(dup)
+        again = rows["id_payout"].iloc[idx].duplicated().to_numpy(bool)
+        keep[idx[again]] = False
+    return rows.loc[keep, [c for c in CHART_COLUMNS if c in rows.columns]]
 
 
 def amounts_by_status(payouts: pd.DataFrame) -> dict[str, dict[str, Decimal]]:
@@ -202,6 +223,7 @@ def build_charts(rec: Reconciliation) -> list[Chart]:
 
 
 __all__ = [
+    "CHART_COLUMNS",
     "Chart",
     "amounts_by_status",
     "build_charts",
