@@ -114,12 +114,14 @@ def parse_amounts(
     if decimal not in {".", ","}:
         raise ValueError(f"decimal mark must be '.' or ',', not {decimal!r}")
     text = _as_text(values)
-    if isinstance(text, pa.ChunkedArray):
-        text = text.combine_chunks()
-    # Fast path: a clean machine export ("-1234.56" everywhere) needs one check and one cast.
+    # Fast path: a clean machine export ("-1234.56" everywhere) needs one check and one cast
+    # (chunk by chunk, as read: no copy of the text).
     clean = decimal == "." and len(text) > 0 and text.null_count == 0
     if clean and pc.all(pc.match_substring_regex(text, _PLAIN)).as_py():
-        return pc.cast(text, MONEY_TYPE), []
+        money = pc.cast(text, MONEY_TYPE)
+        return (money.combine_chunks() if isinstance(money, pa.ChunkedArray) else money), []
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
     squeezed = pc.replace_substring_regex(text, _WS, "")
     blank = pc.fill_null(pc.equal(squeezed, ""), True)
     parts = pc.extract_regex(squeezed, _cell_pattern(decimal, thousands))
@@ -192,6 +194,33 @@ def parse_amounts(
     return money, problems
 
 
+def fraction_fits(values: pa.Array, digits: int) -> np.ndarray:
+    """Which values of a decimal array have at most ``digits`` fraction digits (nulls: False).
+
+    Read off the 128-bit integers in place (a numpy view of the arrow buffer: one ``%`` per
+    value, no new arrow array); the rare value beyond int64 is checked by rounding, exactly.
+    """
+    typ = values.type
+    valid = values.is_valid().to_numpy(zero_copy_only=False)
+    if not pa.types.is_decimal(typ) or typ.scale <= digits or len(values) == 0:
+        return valid
+    step = 10 ** (typ.scale - digits)
+    if pa.types.is_decimal128(typ):
+        words = np.frombuffer(values.buffers()[1], dtype=np.int64)
+        words = words[2 * values.offset : 2 * (values.offset + len(values))].reshape(-1, 2)
+        low, high = words[:, 0], words[:, 1]
+        small = valid & (high == (low >> 63))
+        out = small & (low % step == 0)
+        big = valid & ~small
+    else:
+        out, big = np.zeros(len(values), dtype=bool), valid
+    if big.any():
+        sub = values.filter(pa.array(big))
+        same = pc.equal(pc.round(sub, ndigits=digits, round_mode="towards_zero"), sub)
+        out[big] = pc.fill_null(same, False).to_numpy(zero_copy_only=False)
+    return out
+
+
 def parse_amount(text: str, *, decimal: str = ".", thousands: str | None = None) -> Decimal:
     """Parse one amount (a convenience for callers and tests); raises ``ValueError`` if bad."""
     money, problems = parse_amounts(
@@ -209,4 +238,4 @@ def parse_amount(text: str, *, decimal: str = ".", thousands: str | None = None)
     return value
 
 
-__all__ = ["CURRENCY_SYMBOLS", "parse_amount", "parse_amounts"]
+__all__ = ["CURRENCY_SYMBOLS", "fraction_fits", "parse_amount", "parse_amounts"]

@@ -119,7 +119,9 @@ def conform(data: dict[str, list[Any]] | pd.DataFrame) -> pd.DataFrame:
         elif dtype == TIMESTAMP:
             out[col] = pd.to_datetime(values, utc=True, format="ISO8601").astype(TIMESTAMP)
         elif col == "error":
-            out[col] = values.astype(STRING).fillna("")
+            out[col] = values.astype(STRING)
+            if out[col].hasnans:  # only then: filling copies the column
+                out[col] = out[col].fillna("")
         elif dtype == "boolean" and values.dtype != "boolean":
             out[col] = values.map(_to_bool, na_action="ignore").astype("boolean")
         elif dtype == "Int64" and values.dtype.kind not in "iu":
@@ -177,46 +179,83 @@ def read_statuses(path: str | Path) -> pd.DataFrame:
     return conform(raw)
 
 
-def _read_statuses_csv(path: Path) -> pd.DataFrame:
-    """Read the CSV with pyarrow, every column as text, money cast exactly in one vectorised step.
+#: Arrow types the CSV reader parses straight into (a clean table: one pass, no text kept).
+_CSV_TYPES: dict[str, pa.DataType] = {
+    "amount": MONEY_TYPE,
+    "fee_amount": MONEY_TYPE,
+    "created_at": pa.timestamp("us", tz="UTC"),
+    "processed_at": pa.timestamp("us", tz="UTC"),
+    "http_status": pa.int64(),
+    "is_test": pa.bool_(),
+    "from_store": pa.bool_(),
+}
 
-    Money and the other typed columns are converted here (no per-cell Python), so that a
-    million-row table reads in about a second; :func:`conform` then leaves them as they are.
+
+def _read_statuses_csv(path: Path) -> pd.DataFrame:
+    """Read the CSV with pyarrow (multithreaded), money exact, no per-cell Python.
+
+    A table as :func:`write_statuses` writes it parses in one pass straight into its types
+    (decimals, UTC timestamps, integers, booleans). Anything else (a naive time, ``yes`` for
+    true, ...) fails that strict pass and is read as text, then converted column by column
+    here and in :func:`conform`.
     """
-    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     header = _csv_header(path)
-    table = pacsv.read_csv(
-        path,
-        read_options=pacsv.ReadOptions(block_size=1 << 24),
-        convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in header},
-            strings_can_be_null=True,
-            null_values=[""],
-            quoted_strings_can_be_null=True,
-        ),
+    read_options = pacsv.ReadOptions(block_size=1 << 22)
+    text = pa.large_string()  # what pandas' string[pyarrow] holds: wrapped, not copied
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=read_options,
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: _CSV_TYPES.get(c, text) for c in header},
+                strings_can_be_null=True,
+                null_values=[""],
+                quoted_strings_can_be_null=True,
+                true_values=["True", "true", "TRUE"],
+                false_values=["False", "false", "FALSE"],
+            ),
+        )
+    except pa.ArrowInvalid:
+        table = pacsv.read_csv(
+            path,
+            read_options=read_options,
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: text for c in header},
+                strings_can_be_null=True,
+                null_values=[""],
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    return pd.DataFrame(
+        {col: _statuses_column(table[col], STATUS_COLUMNS.get(col)) for col in table.column_names},
+        copy=False,
     )
-    out: dict[str, pd.Series] = {}
-    for col in table.column_names:
-        arr = table[col].combine_chunks()
-        dtype = STATUS_COLUMNS.get(col)
-        if dtype is MONEY:
-            money = pc.cast(arr, MONEY_TYPE)
-            out[col] = pd.Series(pd.arrays.ArrowExtensionArray(money), dtype=MONEY)
-        elif dtype == "Int64":
-            ints = pc.cast(arr, pa.int64())
-            out[col] = pd.Series(pd.arrays.ArrowExtensionArray(ints)).astype("Int64")
-        elif dtype == TIMESTAMP:
+
+
+def _statuses_column(arr: pa.ChunkedArray, dtype: Any) -> pd.Series:
+    """One column read from CSV (typed, or text when the strict pass failed) in its dtype."""
+    import pyarrow.compute as pc
+
+    typed = not pa.types.is_large_string(arr.type)
+    if dtype is MONEY:
+        money = arr if typed else pc.cast(arr, MONEY_TYPE)
+        return pd.Series(pd.arrays.ArrowExtensionArray(money), dtype=MONEY)
+    if dtype == "Int64":
+        ints = arr if typed else pc.cast(arr, pa.int64())
+        return pd.Series(pd.Int64Dtype().__from_arrow__(ints))
+    if dtype == TIMESTAMP:
+        if not typed:
             try:
-                ts = pc.cast(arr, pa.timestamp("us", tz="UTC"))
+                arr = pc.cast(arr, pa.timestamp("us", tz="UTC"))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                out[col] = pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype(STRING)
-            else:  # ISO 8601 with an offset: arrow parses it; anything else is left to conform
-                out[col] = pd.Series(ts.to_pandas()).astype(TIMESTAMP)
-        elif dtype == "boolean":
+                return pd.Series(pd.arrays.ArrowStringArray(arr))  # conform parses the rest
+        return pd.Series(arr.to_pandas()).astype(TIMESTAMP)
+    if dtype == "boolean":
+        if not typed:
             low = pc.utf8_lower(pc.utf8_trim_whitespace(arr))
-            as_bool = pc.if_else(
+            arr = pc.if_else(
                 pc.is_in(low, value_set=pa.array(sorted(_TRUE))),
                 True,
                 pc.if_else(
@@ -225,10 +264,10 @@ def _read_statuses_csv(path: Path) -> pd.DataFrame:
                     pa.scalar(None, pa.bool_()),
                 ),
             )
-            out[col] = pd.Series(pd.arrays.ArrowExtensionArray(as_bool)).astype("boolean")
-        else:
-            out[col] = pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype(STRING)
-    return pd.DataFrame(out)
+        return pd.Series(pd.BooleanDtype().__from_arrow__(arr))
+    if not typed:
+        return pd.Series(pd.arrays.ArrowStringArray(arr))
+    return pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype(STRING)
 
 
 def _csv_header(path: Path) -> list[str]:

@@ -147,13 +147,16 @@ def _read_csv(path: Path, m: Mapping) -> tuple[pa.Table, np.ndarray]:
     )
     parse_opts = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=has_quotes)
     convert_opts = pacsv.ConvertOptions(
-        column_types={h: pa.string() for h in header},
+        column_types={h: TEXT for h in header},
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
     )
     try:
-        table = pacsv.read_csv(
-            path, read_options=read_opts, parse_options=parse_opts, convert_options=convert_opts
+        table = pacsv.read_csv(  # from the bytes already read: the file is read once
+            pa.BufferReader(data),
+            read_options=read_opts,
+            parse_options=parse_opts,
+            convert_options=convert_opts,
         )
     except pa.ArrowInvalid:
         raise _csv_shape_error(path, read_opts, parse_opts, convert_opts, len(header)) from None
@@ -328,17 +331,35 @@ def _read_parquet(path: Path) -> tuple[pa.Table, np.ndarray]:
 # -- building the ledger table -----------------------------------------------------------------
 
 
-def _text(col: pa.ChunkedArray) -> pa.Array:
-    arr = col.combine_chunks()
+#: Text columns are ``large_string``: what pandas' ``string[pyarrow]`` holds, so the frame wraps
+#: the arrays as they are instead of copying them.
+TEXT = pa.large_string()
+
+
+def _text(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """A column as text, never missing (CSV columns come as read: no copy)."""
+    arr = col
     if pa.types.is_dictionary(arr.type):
-        arr = arr.dictionary_decode()
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = pc.cast(arr, pa.string())
-    return pc.cast(pc.fill_null(arr, ""), pa.string())
+        arr = pc.cast(arr, arr.type.value_type)
+    if arr.type != TEXT:
+        arr = pc.cast(arr, TEXT)
+    return pc.fill_null(arr, "") if arr.null_count else arr
 
 
-def _blank_to_null(arr: pa.Array) -> pa.Array:
-    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+def _blank_to_null(arr: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    blank = pc.equal(arr, "")
+    if not pc.any(blank).as_py():
+        return arr
+    return pc.if_else(blank, pa.scalar(None, arr.type), arr)
+
+
+def _series(arr: pa.ChunkedArray | pa.Array, dtype: Any) -> pd.Series:
+    """An arrow column as a pandas column of ``dtype``, wrapping rather than copying."""
+    if dtype is STRING:
+        if arr.type != TEXT:
+            arr = pc.cast(arr, TEXT)
+        return pd.Series(pd.arrays.ArrowStringArray(arr))
+    return pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype(dtype)
 
 
 def build_ledger(table: pa.Table, rows: np.ndarray, m: Mapping, *, file: str) -> pd.DataFrame:
@@ -399,16 +420,14 @@ def build_ledger(table: pa.Table, rows: np.ndarray, m: Mapping, *, file: str) ->
             pc.utf8_upper(pc.utf8_trim_whitespace(_text(table[cols["currency"]])))
         )
     else:
-        currency = (
-            pa.array([m.currency] * n, pa.string()) if m.currency else pa.nulls(n, pa.string())
-        )
+        currency = pa.array([m.currency] * n, TEXT) if m.currency else pa.nulls(n, TEXT)
 
     if "status" in cols:
         status = _blank_to_null(_text(table[cols["status"]]))
         folded = pc.utf8_upper(pc.utf8_trim_whitespace(status))
         status_mapped = _map_words(folded, m.status_lookup())
     else:
-        status = status_mapped = pa.nulls(n, pa.string())
+        status = status_mapped = pa.nulls(n, TEXT)
 
     if "date" in cols:
         dates, bad = _parse_dates(table[cols["date"]], m, column=cols["date"], file=file, rows=rows)
@@ -420,9 +439,7 @@ def build_ledger(table: pa.Table, rows: np.ndarray, m: Mapping, *, file: str) ->
         problems.sort(key=lambda p: p.row or 0)
         raise InputError(f"{file}: cells that cannot be read; the ledger was not loaded", problems)
 
-    def s(arr: pa.Array, dtype: Any) -> pd.Series:
-        return pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype(dtype)
-
+    s = _series
     out: dict[str, Any] = {
         "source_row": pd.Series(rows, dtype="int64"),
         "id_payout": s(ids, STRING),
@@ -452,8 +469,8 @@ def build_ledger(table: pa.Table, rows: np.ndarray, m: Mapping, *, file: str) ->
 def _map_words(folded: pa.Array, lookup: dict[str, str]) -> pa.Array:
     """Each word through ``lookup``, or itself when absent; blanks stay missing."""
     if lookup:
-        keys = pa.array(list(lookup), pa.string())
-        vals = pa.array(list(lookup.values()), pa.string())
+        keys = pa.array(list(lookup), TEXT)
+        vals = pa.array(list(lookup.values()), TEXT)
         idx = pc.index_in(folded, value_set=keys)
         folded = pc.coalesce(pc.take(vals, idx), folded)
     return _blank_to_null(pc.fill_null(folded, ""))
@@ -463,19 +480,15 @@ def _parse_dates(
     col: pa.ChunkedArray, m: Mapping, *, column: str, file: str, rows: np.ndarray
 ) -> tuple[pd.Series, list[Problem]]:
     """Dates to UTC timestamps: typed as they are; text by format, ISO 8601 or common forms."""
-    arr = col.combine_chunks()
-    if pa.types.is_timestamp(arr.type) or pa.types.is_date(arr.type):
-        ser = pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype(object)
+    if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
+        ser = pd.Series(pd.arrays.ArrowExtensionArray(col.combine_chunks())).astype(object)
         parsed = pd.to_datetime(ser, utc=True)
         return parsed.astype(TIMESTAMP), []
     trimmed = pc.utf8_trim_whitespace(_text(col))
     if not m.date_format:
         # ISO 8601 dates (the usual machine export) parse in one arrow cast; naive means UTC.
         try:
-            naive = pc.cast(
-                pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed),
-                pa.timestamp("us"),
-            )
+            naive = pc.cast(_blank_to_null(trimmed), pa.timestamp("us"))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
         else:

@@ -37,15 +37,17 @@ plus rows carrying ``fee_schedule_mismatch``, ``amount_precision`` or ``test_pay
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from payrecon.amounts import fraction_fits
 from payrecon.categories import CATEGORIES, EXCEPTION_FLAGS, FLAGS, QUIET
 from payrecon.fees import FeeSchedule
 from payrecon.frames import MONEY, MONEY_TYPE, STRING, TIMESTAMP
@@ -54,6 +56,8 @@ from payrecon.reconciliation import Reconciliation
 
 NOT_FOUND = "not_found"
 ANY_CURRENCY = "*"
+#: Text is ``large_string`` throughout: what pandas' ``string[pyarrow]`` holds, so no copies.
+TEXT = pa.large_string()
 UNKNOWN_CURRENCY = "(unknown)"
 
 Tolerance = Decimal | int | str | Mapping[str, Decimal | int | str] | None
@@ -89,8 +93,23 @@ ROW_COLUMNS = (
 # -- inputs to arrow ---------------------------------------------------------------------------
 
 
-def _arrow(series: pd.Series, typ: pa.DataType) -> pa.Array:
-    """A pandas column as a contiguous arrow array of ``typ`` (money: exact, never via float)."""
+Column: TypeAlias = pa.Array | pa.ChunkedArray
+
+
+def _flat(arr: Column) -> pa.Array:
+    """One contiguous array (copied only when it really is in several chunks)."""
+    if isinstance(arr, pa.ChunkedArray):
+        return arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+    return arr
+
+
+def _chunks(arr: Column) -> list[pa.Array]:
+    return arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+
+
+def _arrow(series: pd.Series, typ: pa.DataType) -> Column:
+    """A pandas column as arrow data of ``typ`` (money: exact, never via float). Arrow-backed
+    columns come as they are, chunks and all: no copy."""
     arr = series.array
     if isinstance(arr, pd.arrays.ArrowExtensionArray | pd.arrays.ArrowStringArray):
         out = pa.array(arr)  # the arrow data itself, no conversion
@@ -106,14 +125,14 @@ def _arrow(series: pd.Series, typ: pa.DataType) -> pa.Array:
         out = pa.array(series, from_pandas=True)  # datetimes, masked ints and booleans, strings
     else:
         out = pa.array(series.where(series.notna(), None), from_pandas=True)
-    if isinstance(out, pa.ChunkedArray):
-        out = out.combine_chunks()
+    if isinstance(out, pa.ChunkedArray) and out.num_chunks == 1:
+        out = out.chunk(0)
     if out.type != typ:
         out = pc.cast(out, typ)
     return out
 
 
-def _col(frame: pd.DataFrame, name: str, typ: pa.DataType) -> pa.Array:
+def _col(frame: pd.DataFrame, name: str, typ: pa.DataType) -> Column:
     if name in frame.columns:
         return _arrow(frame[name], typ)
     return pa.nulls(len(frame), typ)
@@ -139,12 +158,62 @@ def _tolerance_repr(tol: Tolerance) -> Any:
     return str(tol if tol is not None else 0)
 
 
-def _np(mask: pa.Array) -> np.ndarray:
-    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+def _np(mask: Column, missing: bool = False) -> np.ndarray:
+    return pc.fill_null(mask, missing).to_numpy(zero_copy_only=False)
 
 
 def _money_sub(a: pa.Array, b: pa.Array) -> pa.Array:
     return pc.cast(pc.subtract(a, b), MONEY_TYPE)
+
+
+@dataclass(frozen=True)
+class _Match:
+    """Which statuses row (if any) each ledger row names, and what the ledger does not name."""
+
+    ledger_codes: np.ndarray  # per ledger row: its id's number, ids numbered as first seen
+    ledger_count: np.ndarray  # per id number: ledger rows naming it
+    status_row: np.ndarray  # per ledger row: its statuses row (the id's last), or -1
+    only: np.ndarray  # statuses rows no ledger row names: each id's last row, in table order
+    new_ids: pa.Array  # extra ids neither table holds, in the order given
+
+
+def _last_of_each(codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """Per code, the position of its last occurrence in ``codes`` (-1 if none)."""
+    last = np.full(n_codes, -1, dtype=np.int64)
+    np.maximum.at(last, codes, np.arange(len(codes), dtype=np.int64))
+    return last
+
+
+def _match(l_id: pa.Array, s_id: pa.Array, extra: pa.Array) -> _Match:
+    """Match ids with two hash passes: number the ledger's ids (``dictionary_encode``), then look
+    every statuses id up among them (``index_in``); statuses ids that no ledger row names, and
+    the extra ids, are few and hashed on their own."""
+    enc = pc.dictionary_encode(_flat(l_id))
+    lc = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    ledger_ids = enc.dictionary
+    n_codes = len(ledger_ids)
+    ledger_count = np.bincount(lc, minlength=n_codes)
+    sc = pc.fill_null(pc.index_in(s_id, value_set=ledger_ids), -1)
+    sc_np = sc.to_numpy(zero_copy_only=False).astype(np.int64)
+    named = sc_np >= 0
+    rows = np.flatnonzero(named)
+    chosen = np.full(n_codes, -1, dtype=np.int64)  # each id's statuses row: its last one
+    np.maximum.at(chosen, sc_np[rows], rows)
+    status_row = chosen[lc]
+    unnamed = np.flatnonzero(~named)
+    only = unnamed
+    other_ids = _flat(pc.take(s_id, pa.array(unnamed, pa.int64())))
+    if len(unnamed):
+        enc_o = pc.dictionary_encode(other_ids)
+        oc = enc_o.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        last = _last_of_each(oc, len(enc_o.dictionary))
+        only = unnamed[np.sort(last)]
+    if len(extra):
+        known = pc.or_(pc.is_in(extra, value_set=ledger_ids), pc.is_in(extra, value_set=other_ids))
+        new_ids = pc.filter(extra, pc.invert(known))
+    else:
+        new_ids = extra
+    return _Match(lc, ledger_count, status_row, only, new_ids)
 
 
 # -- the core ----------------------------------------------------------------------------------
@@ -210,64 +279,51 @@ def reconcile(
         fee_tolerance = tolerance
 
     n = len(ledger)
-    l_id = pc.utf8_trim_whitespace(_col(ledger, "id_payout", pa.string()))
+    l_id = pc.utf8_trim_whitespace(_col(ledger, "id_payout", TEXT))
     l_amount = _col(ledger, "amount", MONEY_TYPE)
-    l_currency = pc.utf8_upper(pc.utf8_trim_whitespace(_col(ledger, "currency", pa.string())))
+    l_currency = pc.utf8_upper(pc.utf8_trim_whitespace(_col(ledger, "currency", TEXT)))
     l_fee = _col(ledger, "fee", MONEY_TYPE)
-    l_status = _col(ledger, "status", pa.string())
+    l_status = _col(ledger, "status", TEXT)
     if "status_mapped" in ledger.columns:
-        l_mapped = _col(ledger, "status_mapped", pa.string())
+        l_mapped = _col(ledger, "status_mapped", TEXT)
     else:
         l_mapped = pc.utf8_upper(pc.utf8_trim_whitespace(l_status))
-    l_mapped = pc.if_else(
-        pc.equal(pc.fill_null(l_mapped, ""), ""), pa.scalar(None, pa.string()), l_mapped
-    )
+    l_mapped = pc.if_else(pc.equal(pc.fill_null(l_mapped, ""), ""), pa.scalar(None, TEXT), l_mapped)
     if "source_row" in ledger.columns:
         l_row = pa.array(ledger["source_row"].to_numpy(dtype=np.int64))
     else:
         l_row = pa.array(np.arange(2, n + 2, dtype=np.int64))
     l_date = _col(ledger, "date", pa.timestamp("us", tz="UTC"))
 
-    # Every id (ledger, statuses, extra ids) hashed once into integer codes; all matching below
-    # is integer arithmetic on those codes.
+    # Ledger ids hashed once into codes numbered in order of first appearance; each statuses id
+    # looked up among them once. All matching below is integer arithmetic on those codes.
     s = statuses
-    s_id = pc.utf8_trim_whitespace(_col(s, "id_payout", pa.string()))
-    m = len(s)
-    extra_arr = pa.array(
-        [] if ids is None else list(dict.fromkeys(str(i).strip() for i in ids)), pa.string()
-    )
-    encoded = pc.dictionary_encode(pa.concat_arrays([l_id, s_id, extra_arr]))
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    dictionary = encoded.dictionary
-    n_codes = len(dictionary)
-    lc, sc, ec = codes[:n], codes[n : n + m], codes[n + m :]
-    ledger_count = np.bincount(lc, minlength=n_codes)
-    chosen = np.full(n_codes, -1, dtype=np.int64)  # the statuses row of each id: its last one
-    np.maximum.at(chosen, sc, np.arange(m, dtype=np.int64))
-    idx_np = chosen[lc]
-    only = np.flatnonzero((chosen[sc] == np.arange(m)) & (ledger_count[sc] == 0))
-    new_ids = ec[(chosen[ec] < 0) & (ledger_count[ec] == 0)] if len(ec) else ec
-    k1, k2 = len(only), len(new_ids)
+    s_id = pc.utf8_trim_whitespace(_col(s, "id_payout", TEXT))
+    extra = [] if ids is None else list(dict.fromkeys(str(i).strip() for i in ids))
+    match = _match(l_id, s_id, pa.array(extra, TEXT))
+    lc, idx_np, only, new = match.ledger_codes, match.status_row, match.only, match.new_ids
+    k1, k2 = len(only), len(new)
     total = n + k1 + k2
     take_idx = pa.array(
         np.concatenate([idx_np, only, np.full(k2, -1, dtype=np.int64)]),
         mask=np.concatenate([idx_np < 0, np.zeros(k1, dtype=bool), np.ones(k2, dtype=bool)]),
     )
-    new = pc.take(dictionary, pa.array(new_ids, pa.int64()))
 
     def plat(name: str, typ: pa.DataType) -> pa.Array:
         return pc.take(_col(s, name, typ), take_idx)
 
-    def led(arr: pa.Array) -> pa.Array:
-        return pa.concat_arrays([arr, pa.nulls(k1 + k2, arr.type)]) if k1 + k2 else arr
+    def led(arr: Column) -> Column:  # the ledger's rows, then none for the platform's own
+        return pa.chunked_array([*_chunks(arr), pa.nulls(k1 + k2, arr.type)]) if k1 + k2 else arr
 
-    row_id = pa.concat_arrays([l_id, pc.take(s_id, pa.array(only, pa.int64())), new])
-    p_status = plat("status", pa.string())
+    row_id = pa.chunked_array(
+        [*_chunks(l_id), *_chunks(pc.take(s_id, pa.array(only, pa.int64()))), new], TEXT
+    )
+    p_status = plat("status", TEXT)
     p_amount = plat("amount", MONEY_TYPE)
-    p_currency = pc.utf8_upper(plat("currency", pa.string()))
+    p_currency = pc.utf8_upper(plat("currency", TEXT))
     p_fee = plat("fee_amount", MONEY_TYPE)
-    p_error = plat("error", pa.string())
-    p_method = plat("payment_method_code", pa.string())
+    p_error = plat("error", TEXT)
+    p_method = plat("payment_method_code", TEXT)
     p_is_test = plat("is_test", pa.bool_())
     a_amount, a_currency, a_fee = led(l_amount), led(l_currency), led(l_fee)
     a_mapped = led(l_mapped)
@@ -275,32 +331,30 @@ def reconcile(
     in_ledger = np.zeros(total, dtype=bool)
     in_ledger[:n] = True
     found = _np(take_idx.is_valid())
-    err = pc.fill_null(p_error, "")
-    err_np = err.to_numpy(zero_copy_only=False)
-    fetched_ok = found & (err_np == "")
+    no_error = _np(pc.equal(p_error, ""), missing=True)
+    fetched_ok = found & no_error
     both = in_ledger & fetched_ok
 
-    # duplicates among ledger ids: group number of each id, counted
     # ledger ids on several rows; the first row of each id (codes number ids as they first appear)
     dup = np.zeros(total, dtype=bool)
     first_of_id = np.ones(total, dtype=bool)
     if n:
-        dup[:n] = ledger_count[lc] > 1
+        dup[:n] = match.ledger_count[lc] > 1
         seen_before = np.maximum.accumulate(np.concatenate(([-1], lc[:-1])))
         first_of_id[:n] = lc > seen_before
 
-    missing_on_platform = found & (err_np == NOT_FOUND)
+    gone = _np(pc.equal(p_error, NOT_FOUND))
+    missing_on_platform = found & gone
     not_fetched = ~found
-    fetch_error = not_fetched | (found & (err_np != "") & (err_np != NOT_FOUND))
+    fetch_error = not_fetched | (found & ~no_error & ~gone)
     missing_in_ledger = ~in_ledger & fetched_ok
 
     cur_mm = both & _np(pc.not_equal(a_currency, p_currency))
     comparable = both & ~cur_mm
-    p_np_status = pc.fill_null(p_status, "")
-    final_bad = _np(pc.is_in(p_np_status, value_set=pa.array([FAILED, REFUSED])))
+    final_bad = _np(pc.is_in(p_status, value_set=pa.array([FAILED, REFUSED], TEXT)))
     if has_status:
         said = _np(a_mapped.is_valid())
-        differs = _np(pc.not_equal(a_mapped, p_np_status))
+        differs = _np(pc.not_equal(a_mapped, p_status), missing=True)  # said, platform silent
         status_mm = both & np.where(said, differs, final_bad)
     else:
         said = np.zeros(total, dtype=bool)
@@ -320,7 +374,7 @@ def reconcile(
     else:
         fee_diff = pa.nulls(total, MONEY_TYPE)
         fee_mm = np.zeros(total, dtype=bool)
-    processing = _np(pc.equal(p_np_status, PROCESSING))
+    processing = _np(pc.equal(p_status, PROCESSING))
     agrees = ~said | _np(pc.equal(a_mapped, PROCESSING))
     pending = both & processing & agrees
 
@@ -336,7 +390,7 @@ def reconcile(
         pending,
     ]
     code = np.select(conds, list(range(len(conds))), default=len(conds)).astype(np.int8)
-    category = pc.take(pa.array(CATEGORIES, pa.string()), pa.array(code))
+    category = pc.take(pa.array(CATEGORIES, TEXT), pa.array(code))
     is_matched = code == len(conds)
 
     # Flags beyond the categories.
@@ -348,13 +402,12 @@ def reconcile(
     else:
         expected = pa.nulls(total, MONEY_TYPE)
         schedule_mm = np.zeros(total, dtype=bool)
-    zero_dec = _np(
-        pc.is_in(pc.fill_null(p_currency, ""), value_set=pa.array(sorted(ZERO_DECIMAL_CURRENCIES)))
-    )
-    r0 = pc.round(p_amount, ndigits=0, round_mode="towards_zero")
-    r2 = pc.round(p_amount, ndigits=2, round_mode="towards_zero")
-    precision_bad = fetched_ok & np.where(
-        zero_dec, _np(pc.not_equal(r0, p_amount)), _np(pc.not_equal(r2, p_amount))
+    zero_dec = _np(pc.is_in(p_currency, value_set=pa.array(sorted(ZERO_DECIMAL_CURRENCIES), TEXT)))
+    p_amount_flat = _flat(p_amount)
+    precision_bad = (
+        fetched_ok
+        & p_amount_flat.is_valid().to_numpy(zero_copy_only=False)
+        & ~np.where(zero_dec, fraction_fits(p_amount_flat, 0), fraction_fits(p_amount_flat, 2))
     )
     test_payment = found & _np(p_is_test)
     flags = [schedule_mm, precision_bad, test_payment, not_fetched]
@@ -382,9 +435,9 @@ def reconcile(
         "platform_processed_at": plat("processed_at", pa.timestamp("us", tz="UTC")),
         "payment_method_code": p_method,
         "is_test": p_is_test,
-        "failure_reason_code": plat("failure_reason_code", pa.string()),
+        "failure_reason_code": plat("failure_reason_code", TEXT),
         "http_status": plat("http_status", pa.int64()),
-        "error": pc.if_else(pa.array(not_fetched), pa.scalar("not_fetched"), p_error),
+        "error": pc.if_else(pa.array(not_fetched), pa.scalar("not_fetched", TEXT), p_error),
     }
     rows = _rows_frame(rows_arrow)
     summary = _summary(code, rows_arrow, key_currency, fetched_ok & first_of_id, in_ledger)
@@ -422,7 +475,7 @@ def _issues(masks: list[np.ndarray], labels: list[str]) -> pa.Array:
     slot = np.zeros(1 << len(masks), dtype=np.int64)
     slot[combos] = np.arange(len(combos))
     texts = [";".join(lab for i, lab in enumerate(labels) if int(c) >> i & 1) for c in combos]
-    return pc.take(pa.array(texts, pa.string()), pa.array(slot[bits]))
+    return pc.take(pa.array(texts, TEXT), pa.array(slot[bits]))
 
 
 def _pandas_type(typ: pa.DataType) -> Any:
@@ -461,7 +514,7 @@ def _summary(
     # Masked keys instead of filtered tables: rows of the other side group under a null key
     # (dropped below), and the money columns are already null where a side has no value.
     key = pc.fill_null(key_currency, UNKNOWN_CURRENCY)
-    null_key = pa.scalar(None, pa.string())
+    null_key = pa.scalar(None, TEXT)
     led = pa.table(
         {
             "currency": pc.if_else(pa.array(in_ledger), key, null_key),

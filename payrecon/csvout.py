@@ -1,0 +1,255 @@
+"""Result tables as CSV text: money exact, times ISO 8601 UTC, a million rows in under a second.
+
+Money is written as plain decimal text with the currency's usual decimals when that loses nothing
+(``12.50`` EUR, ``10000`` IDR) and every significant digit otherwise; never through a binary float.
+
+Why it is fast: the checks run on the decimals' own 128-bit integers
+(:func:`~payrecon.amounts.fraction_fits`: "is this a whole number of cents?" is one ``%``), the
+text comes from arrow's C++ casts (decimal to text, naive timestamp to text), and a big table is
+cut into slices that two threads format and serialise side by side (arrow and numpy release the
+GIL) while the calling thread writes the finished slices in order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from payrecon.amounts import fraction_fits
+from payrecon.platform import ZERO_DECIMAL_CURRENCIES
+
+#: Tables with at least this many rows are formatted and written in parallel slices.
+PARALLEL_ROWS = 100_000
+#: Rows per slice: big enough that per-call overhead vanishes, small enough to keep memory flat.
+SLICE_ROWS = 1 << 17
+
+_ZERO_DECIMAL = pa.array(sorted(ZERO_DECIMAL_CURRENCIES), pa.string())
+
+
+# -- money -------------------------------------------------------------------------------------
+
+
+def _plain_money_text(values: pa.Array) -> pa.Array:
+    """Exact text with trailing zeros dropped (the general, slower path: regular expressions)."""
+    text = pc.cast(values, pa.string())
+    # Arrow writes zero as "0E-8" and magnitudes below 1e-6 in scientific notation: zero by regex,
+    # the (rare) others through Decimal, exactly.
+    text = pc.replace_substring_regex(text, r"^-?0E-?[0-9]+$", "0")
+    sci = pc.fill_null(pc.match_substring(text, "E"), False)
+    if pc.any(sci).as_py():
+        idx = np.flatnonzero(sci.to_numpy(zero_copy_only=False))
+        py = text.to_pylist()
+        for i in idx:
+            py[i] = format(Decimal(py[i]), "f")
+        text = pa.array(py, pa.string())
+    text = pc.replace_substring_regex(text, r"(\.[0-9]*?)0+$", r"\1")
+    return pc.replace_substring_regex(text, r"\.$", "")
+
+
+def zero_decimal_mask(currency: pa.Array) -> np.ndarray:
+    """Rows whose currency has no minor unit (IDR, INR, VND, JPY, KRW)."""
+    return pc.fill_null(pc.is_in(currency, value_set=_ZERO_DECIMAL), False).to_numpy(
+        zero_copy_only=False
+    )
+
+
+def money_text(
+    values: pa.Array, currency: pa.Array | None = None, *, zero_decimal: np.ndarray | None = None
+) -> pa.Array:
+    """Exact decimal text for a money column: with the currency's decimals (2, or 0 for
+    zero-decimal currencies) where that loses nothing, else every significant digit.
+
+    ``zero_decimal`` may pass :func:`zero_decimal_mask` of ``currency`` when several columns share
+    it. The common case is two casts (to the currency's scale, then to text); only values that
+    need more digits, or have no currency, take the slower general path.
+    """
+    if values.null_count == len(values):
+        return pa.nulls(len(values), pa.string())
+    if currency is None:
+        return _plain_money_text(values)
+    typ = values.type
+    if not pa.types.is_decimal128(typ) or typ.scale < 2:
+        return _money_text_by_cast(values, currency)
+    if zero_decimal is None:
+        zero_decimal = zero_decimal_mask(currency)
+    cents, whole = fraction_fits(values, 2), fraction_fits(values, 0)
+    has_currency = currency.is_valid().to_numpy(zero_copy_only=False)
+    as_whole = zero_decimal & whole
+    fits = has_currency & np.where(zero_decimal, whole, cents)
+    text = pc.cast(pc.cast(values, pa.decimal128(typ.precision, 2), safe=False), pa.string())
+    if as_whole.any():
+        text = pc.if_else(pa.array(as_whole), pc.utf8_slice_codeunits(text, 0, -3), text)
+    valid = values.is_valid().to_numpy(zero_copy_only=False)
+    rest = valid & ~fits
+    if rest.any():
+        slow = _plain_money_text(values.filter(pa.array(rest)))
+        text = pc.replace_with_mask(text, pa.array(rest), slow)
+    return text
+
+
+def _money_text_by_cast(values: pa.Array, currency: pa.Array) -> pa.Array:
+    """:func:`money_text` for decimal types other than decimal128 with scale >= 2."""
+    zero_dec = pc.fill_null(pc.is_in(currency, value_set=_ZERO_DECIMAL), False)
+    precision = max(values.type.precision, 3)
+    cents = pc.cast(values, pa.decimal128(precision, 2), safe=False)
+    fits2 = pc.fill_null(pc.equal(pc.cast(cents, values.type), values), False)
+    text = pc.cast(cents, pa.string())
+    whole = pc.cast(values, pa.decimal128(precision, 0), safe=False)
+    fits0 = pc.and_(zero_dec, pc.fill_null(pc.equal(pc.cast(whole, values.type), values), False))
+    text = pc.if_else(fits0, pc.utf8_slice_codeunits(text, 0, -3), text)
+    fits = pc.and_(pc.if_else(zero_dec, fits0, fits2), pc.fill_null(currency.is_valid(), False))
+    rest = pc.and_(pc.invert(fits), values.is_valid())
+    if pc.any(rest).as_py():
+        text = pc.replace_with_mask(text, rest, _plain_money_text(pc.filter(values, rest)))
+    return pc.if_else(values.is_valid(), text, pa.scalar(None, pa.string()))
+
+
+# -- times -------------------------------------------------------------------------------------
+
+
+def iso_text(values: pa.Array) -> pa.Array:
+    """UTC timestamps as ISO 8601 text (``2026-10-28T15:29:57Z``; microseconds, all six digits,
+    when any value of the column has them).
+
+    Arrow formats *naive* timestamps in C++ at ~25 ns a value (a time zone costs 30 times that),
+    and the values are UTC already, so: drop the zone, format, put the ``T`` and the ``Z`` in.
+    """
+    us = pc.cast(values, pa.timestamp("us", tz=getattr(values.type, "tz", None)))
+    micros = pc.cast(us, pa.int64()).to_numpy(zero_copy_only=False)
+    valid = us.is_valid().to_numpy(zero_copy_only=False)
+    unit = "us" if bool((micros[valid] % 1_000_000).any()) else "s"
+    naive = pc.cast(pc.cast(us, pa.int64()), pa.timestamp("us"))
+    text = pc.cast(pc.cast(naive, pa.timestamp(unit), safe=False), pa.string())
+    text = pc.utf8_replace_slice(text, 10, 11, "T")  # "2026-10-28 15:29:57" -> "...28T15:29:57"
+    return pc.binary_join_element_wise(text, pa.scalar("Z"), "")
+
+
+# -- tables ------------------------------------------------------------------------------------
+
+
+def _flat(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(arr, pa.ChunkedArray):
+        return arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+    return arr
+
+
+def _arrow_column(series: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """A pandas column as arrow data: Arrow-backed columns as they are (chunks and all)."""
+    if hasattr(series.array, "__arrow_array__"):
+        return pa.array(series.array)
+    return pa.array(series, from_pandas=True)
+
+
+def _currency_for(money_column: str, names: list[str]) -> str | None:
+    """Which currency column prices a money column of the rows or summary table."""
+    if money_column.startswith("ledger_") and "ledger_currency" in names:
+        return "ledger_currency"
+    if money_column.startswith(("platform_", "expected_")) and "platform_currency" in names:
+        return "platform_currency"
+    for c in ("ledger_currency", "platform_currency"):
+        if c in names:
+            return c
+    if "section" in names and "key" in names:
+        return "key"
+    return None
+
+
+def frame_to_arrow(frame: pd.DataFrame) -> pa.Table:
+    """A frame's columns as one arrow table (Arrow-backed ones uncopied)."""
+    return pa.table({str(name): _arrow_column(frame[name]) for name in frame.columns})
+
+
+def text_table(table: pa.Table) -> pa.Table:
+    """An arrow table as text ready for CSV: money exact, times ISO 8601 UTC, the rest as is."""
+    names = table.column_names
+    cols = {name: _flat(table[name]) for name in names}
+    masks: dict[str, np.ndarray] = {}
+    out: dict[str, pa.Array] = {}
+    for name, arr in cols.items():
+        if pa.types.is_decimal(arr.type):
+            cur_name = _currency_for(name, names)
+            cur = cols[cur_name] if cur_name else None
+            zero_dec = None
+            if cur_name is not None and cur is not None and arr.null_count < len(arr):
+                if cur_name not in masks:
+                    masks[cur_name] = zero_decimal_mask(cur)
+                zero_dec = masks[cur_name]
+            out[name] = money_text(arr, cur, zero_decimal=zero_dec)
+        elif pa.types.is_timestamp(arr.type):
+            out[name] = iso_text(arr)
+        else:
+            out[name] = arr
+    return pa.table(out)
+
+
+def frame_to_text_table(frame: pd.DataFrame) -> pa.Table:
+    """A frame as an arrow table of text ready for CSV: money exact, times ISO 8601 UTC."""
+    return text_table(frame_to_arrow(frame))
+
+
+def _slices(table: pa.Table, size: int) -> Iterator[pa.Table]:
+    for start in range(0, max(table.num_rows, 1), size):
+        yield table.slice(start, size)
+
+
+def write_table(table: pa.Table, path: str | Path) -> Path:
+    """Write an arrow table (money as decimals, times as timestamps) as CSV text at ``path``.
+
+    Values are written unquoted when none needs quotes (arrow refuses to write a delimiter,
+    quote or line break unquoted; then the file is written again, quoted as needed).
+    """
+    path = Path(path)
+    if table.num_columns > 1:  # one empty cell alone on a line would read as a blank line
+        try:
+            _write_table(table, path, "none")
+            return path
+        except pa.ArrowInvalid:
+            pass
+    _write_table(table, path, "needed")
+    return path
+
+
+def _write_table(table: pa.Table, path: Path, quoting: str) -> None:
+    """Big tables go in slices: worker threads format slices (arrow and numpy release the GIL)
+    while this one writes them, in order, so the file is the one a single pass would write."""
+    options = pacsv.WriteOptions(quoting_style=quoting)
+    if table.num_rows < PARALLEL_ROWS:
+        pacsv.write_csv(text_table(table), path, write_options=options)
+        return
+    workers = min(2, os.cpu_count() or 1)
+    writer: pacsv.CSVWriter | None = None
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for part in pool.map(text_table, _slices(table, SLICE_ROWS)):
+                if writer is None:
+                    writer = pacsv.CSVWriter(path, part.schema, write_options=options)
+                writer.write_table(part)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a result table as CSV (exact money text); fast enough for millions of rows."""
+    return write_table(frame_to_arrow(frame), path)
+
+
+__all__ = [
+    "frame_to_arrow",
+    "frame_to_text_table",
+    "iso_text",
+    "money_text",
+    "text_table",
+    "write_csv",
+    "write_table",
+    "zero_decimal_mask",
+]
