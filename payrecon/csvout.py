@@ -87,7 +87,8 @@ def money_text(
     fits = has_currency & np.where(zero_decimal, whole, cents)
     text = pc.cast(pc.cast(values, pa.decimal128(typ.precision, 2), safe=False), pa.string())
     if as_whole.any():
-        text = pc.if_else(pa.array(as_whole), pc.utf8_slice_codeunits(text, 0, -3), text)
+        # "10000.00" -> "10000" (ASCII: byte slices, 8 times faster than utf8 ones)
+        text = pc.if_else(pa.array(as_whole), pc.binary_replace_slice(text, -3, 1 << 62, ""), text)
     valid = values.is_valid().to_numpy(zero_copy_only=False)
     rest = valid & ~fits
     if rest.any():
@@ -105,7 +106,7 @@ def _money_text_by_cast(values: pa.Array, currency: pa.Array) -> pa.Array:
     text = pc.cast(cents, pa.string())
     whole = pc.cast(values, pa.decimal128(precision, 0), safe=False)
     fits0 = pc.and_(zero_dec, pc.fill_null(pc.equal(pc.cast(whole, values.type), values), False))
-    text = pc.if_else(fits0, pc.utf8_slice_codeunits(text, 0, -3), text)
+    text = pc.if_else(fits0, pc.binary_replace_slice(text, -3, 1 << 62, ""), text)
     fits = pc.and_(pc.if_else(zero_dec, fits0, fits2), pc.fill_null(currency.is_valid(), False))
     rest = pc.and_(pc.invert(fits), values.is_valid())
     if pc.any(rest).as_py():
@@ -129,7 +130,12 @@ def iso_text(values: pa.Array) -> pa.Array:
     unit = "us" if bool((micros[valid] % 1_000_000).any()) else "s"
     naive = pc.cast(pc.cast(us, pa.int64()), pa.timestamp("us"))
     text = pc.cast(pc.cast(naive, pa.timestamp(unit), safe=False), pa.string())
-    text = pc.utf8_replace_slice(text, 10, 11, "T")  # "2026-10-28 15:29:57" -> "...28T15:29:57"
+    width = 19 if unit == "s" else 26  # "2026-10-28 15:29:57[.123456]": years 0 to 9999
+    lengths = pc.min_max(pc.binary_length(text)).values()
+    if all(v.as_py() in (None, width) for v in lengths):
+        text = pc.binary_replace_slice(text, 10, 11, "T")  # ASCII: byte slices, fast
+        return pc.binary_replace_slice(text, width, width, "Z")
+    text = pc.replace_substring(text, " ", "T", max_replacements=1)
     return pc.binary_join_element_wise(text, pa.scalar("Z"), "")
 
 
