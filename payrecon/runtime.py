@@ -1,15 +1,20 @@
-"""Arrow's memory pool for a big run: jemalloc, which reuses the pages it frees.
+"""Process settings for a big run: arrow's memory pool, and slow imports done on the side.
 
 A million-row reconciliation allocates and frees a few hundred large columns. mimalloc (arrow's
 default on Linux) gives freed pages back to the system at once, so each next column faults fresh
 pages in again; on a virtual machine that is the slowest part of the run. jemalloc keeps freed
 pages and reuses them: about a second less system time on a million rows (``bench/reconcile.py``).
+
+The report's charts need matplotlib, a quarter of a second to import. While the files are read
+and reconciled (mostly arrow, outside the GIL, and mostly on one core) a thread imports it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
+import threading
 
 import pyarrow as pa
 
@@ -26,4 +31,18 @@ def reuse_freed_memory() -> None:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
-__all__ = ["reuse_freed_memory"]
+def import_on_the_side(*modules: str) -> threading.Thread:
+    """Start importing ``modules`` in a daemon thread; a later ``import`` waits for it or finds
+    it done. An import that fails here is left for that later ``import`` to raise."""
+
+    def run() -> None:
+        for name in modules:
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+
+    thread = threading.Thread(target=run, name="payrecon-imports", daemon=True)
+    thread.start()
+    return thread
+
+
+__all__ = ["import_on_the_side", "reuse_freed_memory"]
