@@ -19,7 +19,8 @@ The rules, strictly:
   ``thousands`` is not given, the other of ``.``/``,`` (and ``'``) is accepted as a grouping mark
   only in well-formed groups of three (``1,234,567.89``), so ``1,23`` with decimal ``.`` is a
   problem, not 123;
-* at most 8 fraction digits and 22 integer digits (the money dtype's range).
+* at most 8 fraction digits (trailing zeros aside) and 22 integer digits (the money dtype's
+  range).
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ _WS = r"[\s\x{00A0}\x{2007}\x{202F}\x{2009}]+"
 _MINUS = "\u2212\u2013-"  # Unicode minus, en dash, hyphen-minus (last: literal in a [class])
 _MAX_FRACTION = MONEY_TYPE.scale
 _MAX_INTEGER = MONEY_TYPE.precision - MONEY_TYPE.scale
-_PLAIN = rf"^-?[0-9]{{1,{_MAX_INTEGER}}}(?:\.[0-9]{{1,{_MAX_FRACTION}}})?$"
 
 
 def _number_pattern(decimal: str, thousands: str | None) -> str:
@@ -116,10 +116,16 @@ def parse_amounts(
     text = _as_text(values)
     # Fast path: a clean machine export ("-1234.56" everywhere) needs one check and one cast
     # (chunk by chunk, as read: no copy of the text).
+    # Arrow's decimal cast reads exactly the plain forms (and refuses the rest: blanks, spaces,
+    # marks, too many digits) but for one: exponents ("1e5"), which are not amounts here.
     clean = decimal == "." and len(text) > 0 and text.null_count == 0
-    if clean and pc.all(pc.match_substring_regex(text, _PLAIN)).as_py():
-        money = pc.cast(text, MONEY_TYPE)
-        return (money.combine_chunks() if isinstance(money, pa.ChunkedArray) else money), []
+    if clean and not pc.any(pc.match_substring(text, "e", ignore_case=True)).as_py():
+        try:
+            money = pc.cast(text, MONEY_TYPE)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass  # something else: the general path below says which cells, and why
+        else:
+            return (money.combine_chunks() if isinstance(money, pa.ChunkedArray) else money), []
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     squeezed = pc.replace_substring_regex(text, _WS, "")
@@ -156,7 +162,8 @@ def parse_amounts(
     int_part = pc.replace_substring_regex(plain, r"\..*$", "")
     frac_part = pc.replace_substring_regex(plain, r"^[^.]*\.?", "")
     int_len = pc.utf8_length(pc.replace_substring_regex(int_part, "^0+", ""))
-    too_precise = pc.greater(pc.utf8_length(frac_part), _MAX_FRACTION)
+    significant = pc.replace_substring_regex(frac_part, "0+$", "")  # 1.500000000 is 1.5
+    too_precise = pc.greater(pc.utf8_length(significant), _MAX_FRACTION)
     too_large = pc.greater(int_len, _MAX_INTEGER)
     bad = pc.and_(
         pc.invert(blank),
