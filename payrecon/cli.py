@@ -237,7 +237,6 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
 
     fail_on = parse_fail_on(args.fail_on)  # usage problems before any work
     reuse_freed_memory()
-    import_on_the_side("payrecon.report.html", "payrecon.report.figures")
     tolerance = _tolerance(args.tolerance)
     schedule = FeeSchedule.load(args.fee_schedule) if args.fee_schedule else None
     out = dated_folder(args.out) if args.dated else args.out
@@ -299,6 +298,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
             finally:
                 if store is not None:
                     store.close()
+    import_on_the_side("payrecon.report.html", "payrecon.report.figures")  # a core is free now
     rec = reconcile(
         ledger,
         statuses,

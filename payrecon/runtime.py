@@ -5,8 +5,9 @@ default on Linux) gives freed pages back to the system at once, so each next col
 pages in again; on a virtual machine that is the slowest part of the run. jemalloc keeps freed
 pages and reuses them: about a second less system time on a million rows (``bench/reconcile.py``).
 
-The report's charts need matplotlib, a quarter of a second to import. While the files are read
-and reconciled (mostly arrow, outside the GIL, and mostly on one core) a thread imports it.
+The report's charts need matplotlib, a quarter of a second to import. While the tables are
+reconciled (mostly arrow, outside the GIL, and mostly on one core) a thread imports it; while the
+files are read both cores are busy already.
 """
 
 from __future__ import annotations
