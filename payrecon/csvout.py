@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -174,22 +175,68 @@ def frame_to_arrow(frame: pd.DataFrame) -> pa.Table:
     return pa.table({str(name): _arrow_column(frame[name]) for name in frame.columns})
 
 
+class _Written(NamedTuple):
+    values: pa.Array
+    zero_decimal: np.ndarray
+    has_currency: np.ndarray
+    text: pa.Array | None = None
+
+
+#: Reuse text when at least this share of a column's rows already have it.
+_REUSE_SHARE = 0.5
+
+
+def _money_text_reusing(col: _Written, currency: pa.Array, written: list[_Written]) -> pa.Array:
+    """:func:`money_text` that formats only what no earlier column of the table already holds.
+
+    Most rows of a reconciliation agree (platform amount = ledger amount, difference zero), and
+    the text of a value depends only on the value and on its currency's kind, so the agreeing
+    rows take the text already made (or "0" / "0.00") and only the others are formatted.
+    """
+    values, zero_dec, has_cur = col.values, col.zero_decimal, col.has_currency
+    base: pa.Array | None = None
+    same = np.zeros(len(values), dtype=bool)
+    for prev in written:
+        if prev.values.type == values.type and prev.text is not None:
+            same = pc.fill_null(pc.equal(values, prev.values), False).to_numpy(zero_copy_only=False)
+            same &= (zero_dec == prev.zero_decimal) & (has_cur == prev.has_currency)
+            if same.mean() >= _REUSE_SHARE:
+                base = prev.text
+                break
+    if base is None and pa.types.is_decimal128(values.type) and len(values):
+        words = np.frombuffer(values.buffers()[1], dtype=np.int64)
+        words = words[2 * values.offset : 2 * (values.offset + len(values))].reshape(-1, 2)
+        valid = values.is_valid().to_numpy(zero_copy_only=False)
+        same = valid & (words[:, 0] == 0) & (words[:, 1] == 0)  # zero: "0", or "0.00"
+        if same.mean() >= _REUSE_SHARE:
+            base = pc.if_else(pa.array(zero_dec | ~has_cur), pa.scalar("0"), pa.scalar("0.00"))
+    if base is None:
+        return money_text(values, currency, zero_decimal=zero_dec)
+    rest = pa.array(~same)
+    fresh = money_text(values.filter(rest), currency.filter(rest), zero_decimal=zero_dec[~same])
+    return pc.replace_with_mask(base, rest, fresh)
+
+
 def text_table(table: pa.Table) -> pa.Table:
     """An arrow table as text ready for CSV: money exact, times ISO 8601 UTC, the rest as is."""
     names = table.column_names
     cols = {name: _flat(table[name]) for name in names}
     masks: dict[str, np.ndarray] = {}
     out: dict[str, pa.Array] = {}
+    written: list[_Written] = []
     for name, arr in cols.items():
         if pa.types.is_decimal(arr.type):
             cur_name = _currency_for(name, names)
             cur = cols[cur_name] if cur_name else None
-            zero_dec = None
-            if cur_name is not None and cur is not None and arr.null_count < len(arr):
-                if cur_name not in masks:
-                    masks[cur_name] = zero_decimal_mask(cur)
-                zero_dec = masks[cur_name]
-            out[name] = money_text(arr, cur, zero_decimal=zero_dec)
+            if cur is None or arr.null_count == len(arr):
+                out[name] = money_text(arr, cur)
+                continue
+            if cur_name not in masks:
+                masks[str(cur_name)] = zero_decimal_mask(cur)
+            has_cur = cur.is_valid().to_numpy(zero_copy_only=False)
+            done = _Written(arr, masks[str(cur_name)], has_cur)
+            out[name] = _money_text_reusing(done, cur, written)
+            written.append(done._replace(text=out[name]))
         elif pa.types.is_timestamp(arr.type):
             out[name] = iso_text(arr)
         else:

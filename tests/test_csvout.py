@@ -192,3 +192,27 @@ def test_statuses_in_loose_forms_still_read(tmp_path: Path) -> None:
     assert st["is_test"].tolist()[0] is True
     assert str(st["created_at"].iloc[0]) == "2026-10-01 10:00:00+00:00"
     assert st["error"].tolist() == ["", "not_found"]
+
+
+def test_text_reused_from_agreeing_columns_is_the_text_itself() -> None:
+    ledger = [D("12.5"), D("10000"), D("7"), D("0.001"), None, D("3"), D("1")]
+    platform = [D("12.5"), D("10000"), D("7"), D("0.001"), D("4"), D("3.10"), D("1")]
+    table = pa.table(
+        {
+            "ledger_amount": pa.array(ledger, MONEY_TYPE),
+            "platform_amount": pa.array(platform, MONEY_TYPE),
+            "amount_diff": pa.array([D(0), D(0), D(0), D(0), None, D("-0.1"), D(0)], MONEY_TYPE),
+            "ledger_currency": ["EUR", "IDR", None, "EUR", None, "EUR", "JPY"],
+            "platform_currency": ["EUR", "IDR", "EUR", "EUR", "USD", "EUR", "EUR"],
+        }
+    )
+    text = csvout.text_table(table)
+    for money, cur in (
+        ("ledger_amount", "ledger_currency"),
+        ("platform_amount", "platform_currency"),
+        ("amount_diff", "ledger_currency"),
+    ):
+        plain = csvout.money_text(table[money].combine_chunks(), table[cur].combine_chunks())
+        assert text[money].to_pylist() == plain.to_pylist()
+    assert text["platform_amount"].to_pylist()[:3] == ["12.50", "10000", "7.00"]
+    assert text["amount_diff"].to_pylist() == ["0.00", "0", "0", "0.00", None, "-0.10", "0"]
