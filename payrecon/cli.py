@@ -298,7 +298,9 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
             finally:
                 if store is not None:
                     store.close()
-    import_on_the_side("payrecon.report.html", "payrecon.report.figures")  # a core is free now
+    import_on_the_side(  # a core is free while reconciling
+        "payrecon.report.html", "payrecon.report.figures", "payrecon.report.excel"
+    )
     rec = reconcile(
         ledger,
         statuses,
