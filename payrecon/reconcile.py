@@ -210,10 +210,55 @@ class _Match:
     new_ids: pa.Array  # extra ids neither table holds, in the order given
 
 
+def _match_aligned(l_id: Column, s_id: Column, extra: pa.Array) -> _Match | None:
+    """The statuses table as ``payrecon fetch`` writes it for a ledger: the ledger's ids once each
+    in the order they first appear, then any others. Then only the ledger's ids are hashed (the
+    others are few): one pass over 1M ids instead of 2M. ``None`` when the table is not so."""
+    if len(l_id) == 0 or l_id.null_count or s_id.null_count:
+        return None
+    enc = pc.dictionary_encode(_flat(l_id))
+    ids = enc.dictionary
+    u = len(ids)
+    if u > len(s_id) or not pc.all(pc.equal(ids, _flat(s_id.slice(0, u)))).as_py():
+        return None
+    lc = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    chosen = np.arange(u, dtype=np.int64)  # the statuses row of each ledger id
+    only = np.zeros(0, dtype=np.int64)
+    tail_ids = pa.array([], TEXT)
+    tail = _flat(s_id.slice(u))
+    if len(tail):
+        enc_t = pc.dictionary_encode(tail)
+        tail_ids = enc_t.dictionary
+        last = np.full(len(tail_ids), -1, dtype=np.int64)
+        np.maximum.at(
+            last,
+            enc_t.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+            np.arange(len(tail), dtype=np.int64),
+        )
+        hit = pc.fill_null(pc.index_in(ids, value_set=tail_ids), -1)
+        hit_np = hit.to_numpy(zero_copy_only=False).astype(np.int64)
+        again = hit_np >= 0
+        chosen[again] = u + last[hit_np[again]]  # a later row of the same id wins
+        named = np.zeros(len(tail_ids), dtype=bool)
+        named[hit_np[again]] = True
+        only = u + np.sort(last[~named])
+    new_ids = extra
+    if len(extra):
+        known = np.zeros(len(extra), dtype=bool)
+        at = pc.fill_null(pc.index_in(ids, value_set=extra), -1).to_numpy(zero_copy_only=False)
+        known[at[at >= 0].astype(np.int64)] = True
+        known |= _np(pc.is_in(extra, value_set=tail_ids))
+        new_ids = extra.filter(pa.array(~known))
+    return _Match(lc, np.bincount(lc, minlength=u), chosen[lc], only, new_ids)
+
+
 def _match(l_id: Column, s_id: Column, extra: pa.Array) -> _Match:
     """Number every id (ledger, statuses, extra) in one hash pass over all of them, chunks as
     they are (one table of 2M ids is faster than two of 1M: each lookup builds its own), then
     match on the numbers."""
+    aligned = _match_aligned(l_id, s_id, extra)
+    if aligned is not None:
+        return aligned
     n, m = len(l_id), len(s_id)
     enc = pc.dictionary_encode(pa.chunked_array([*_chunks(l_id), *_chunks(s_id), extra], TEXT))
     dictionary = enc.chunk(0).dictionary if enc.num_chunks else pa.array([], TEXT)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -216,3 +217,39 @@ def test_text_reused_from_agreeing_columns_is_the_text_itself() -> None:
         assert text[money].to_pylist() == plain.to_pylist()
     assert text["platform_amount"].to_pylist()[:3] == ["12.50", "10000", "7.00"]
     assert text["amount_diff"].to_pylist() == ["0.00", "0", "0", "0.00", None, "-0.10", "0"]
+
+
+@pytest.mark.parametrize(
+    ("ledger_ids", "status_ids", "extra"),
+    [
+        (["a", "b", "a", "c"], ["a", "b", "c"], []),
+        (["a", "b", "a", "c"], ["a", "b", "c", "x", "b", "x", "y"], ["c", "x", "z", "a", "w"]),
+        (["a", "b"], ["a", "b", "a", "a"], ["q"]),
+        (["a", "b"], ["b", "a", "x"], []),  # not in first-seen order: the general path
+        (["a", "b", "c"], ["a", "b"], ["c"]),  # a ledger id the table lacks
+        ([], ["x"], ["y"]),
+    ],
+)
+def test_match_of_a_fetched_table_is_the_general_match(
+    monkeypatch: pytest.MonkeyPatch,
+    ledger_ids: list[str],
+    status_ids: list[str],
+    extra: list[str],
+) -> None:
+    from payrecon import reconcile as rc
+
+    args = (
+        pa.chunked_array([pa.array(ledger_ids[:1], rc.TEXT), pa.array(ledger_ids[1:], rc.TEXT)]),
+        pa.array(status_ids, rc.TEXT),
+        pa.array(extra, rc.TEXT),
+    )
+    fast = rc._match(*args)
+    monkeypatch.setattr(rc, "_match_aligned", lambda *a: None)
+    slow = rc._match(*args)
+    assert fast.status_row.tolist() == slow.status_row.tolist()
+    assert fast.only.tolist() == slow.only.tolist()
+    assert fast.new_ids.to_pylist() == slow.new_ids.to_pylist()
+    assert fast.ledger_count[fast.ledger_codes].tolist() == (
+        slow.ledger_count[slow.ledger_codes].tolist()
+    )
+    assert (np.diff(fast.ledger_codes) > 0).tolist() == (np.diff(slow.ledger_codes) > 0).tolist()
