@@ -228,10 +228,10 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     """Reconcile; exit 4 (``schedule.EXIT_FOUND``) when a ``--fail-on`` category appears. The
     last line printed is always the one-line summary for logs."""
+    from payrecon.compare import reconcile
     from payrecon.fees import FeeSchedule
     from payrecon.frames import read_statuses
     from payrecon.ledger import ledger_info, read_ledger
-    from payrecon.reconcile import reconcile
     from payrecon.runtime import import_on_the_side, reuse_freed_memory
     from payrecon.schedule import EXIT_FOUND, dated_folder, found, log_line, parse_fail_on
 

@@ -137,10 +137,10 @@ def run_demo(
     echo: Callable[[str], None] = print,
 ) -> DemoResult:
     """Run the demo end to end and write its outputs into ``out``; see the module docstring."""
+    from payrecon.compare import reconcile
     from payrecon.fees import FeeSchedule
     from payrecon.ids import read_ids
     from payrecon.ledger import read_ledger
-    from payrecon.reconcile import reconcile
     from payrecon.store import Store
 
     started = time.monotonic()

@@ -27,7 +27,7 @@ class Reconciliation:
     ----------
     rows
         One row per ledger row, then one per platform payout no ledger row names
-        (columns: :data:`payrecon.reconcile.ROW_COLUMNS`).
+        (columns: :data:`payrecon.compare.ROW_COLUMNS`).
     summary
         ``section == "category"``: one row per category with its ``count`` (all ten, in order);
         ``section == "currency"``: per currency (``key``) the exact sums ``ledger_amount``,
@@ -35,7 +35,7 @@ class Reconciliation:
         ``platform_fee``, ``fee_difference``, and ``count`` of rows. A payout that several ledger
         rows name counts once on the platform side.
     exceptions
-        The rows that need a person (see :mod:`payrecon.reconcile`).
+        The rows that need a person (see :mod:`payrecon.compare`).
     ledger_source, base_url, generated_at, period, tolerances, fee_schedule
         Where the data came from, when, the ledger's date range, and the settings used.
     """

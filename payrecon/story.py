@@ -9,7 +9,9 @@ reads the rest.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -126,7 +128,8 @@ class PayoutStory:
             rows = self._ledger_shown()
             out.append(f"  {self.ledger_title}:")
             if len(rows):
-                out += ["    " + line for line in rows.to_string(index=False).splitlines()]
+                text = rows.to_string(index=False, formatters=_money_formatters(rows))
+                out += ["    " + line for line in text.splitlines()]
         return "\n".join(out)
 
     __str__ = to_text
@@ -276,3 +279,16 @@ def gather_story(
 
 
 __all__ = ["PayoutStory", "gather_story", "payout_story"]
+
+
+def _decimal_text(value: object) -> str:
+    """``1553000`` and ``0`` rather than pandas' ``1553000.00000000`` and ``0E-8``."""
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+def _money_formatters(rows: pd.DataFrame) -> dict[str, Callable[[object], str]]:
+    return {c: _decimal_text for c in rows.columns if str(rows[c].dtype).startswith("decimal")}

@@ -13,9 +13,9 @@ import pytest
 
 from payrecon import csvout
 from payrecon.amounts import fraction_fits, parse_amounts
+from payrecon.compare import reconcile
 from payrecon.frames import MONEY_TYPE, read_statuses, write_statuses
 from payrecon.ledger import read_ledger
-from payrecon.reconcile import reconcile
 
 D = Decimal
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -236,7 +236,7 @@ def test_match_of_a_fetched_table_is_the_general_match(
     status_ids: list[str],
     extra: list[str],
 ) -> None:
-    from payrecon import reconcile as rc
+    from payrecon import compare as rc
 
     args = (
         pa.chunked_array([pa.array(ledger_ids[:1], rc.TEXT), pa.array(ledger_ids[1:], rc.TEXT)]),
