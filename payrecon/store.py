@@ -451,6 +451,12 @@ class Store:
         with self._lock, self._errors("reading"):
             return self._conn.execute(sql, params).fetchall()
 
+    def _read_for(self, sql: str, id_payout: str | None) -> list[tuple[Any, ...]]:
+        """``sql`` in sequence order, for one payout or for all."""
+        if id_payout is None:
+            return self._read(sql + " ORDER BY seq")
+        return self._read(sql + " WHERE id_payout=? ORDER BY seq", (id_payout,))
+
     def known_final(self, ids: Sequence[str]) -> dict[str, PayoutDetail]:
         """The stored details of those ``ids`` whose latest status is final (``OutcomeSink``).
 
@@ -543,11 +549,7 @@ class Store:
         status seen), ``status``, ``source`` (``fetch`` or ``callback``: what brought it).
         """
         sql = "SELECT id_payout, seen_at, previous_status, status, source FROM status_changes"
-        rows = (
-            self._read(sql + " WHERE id_payout=? ORDER BY seq", (id_payout,))
-            if id_payout is not None
-            else self._read(sql + " ORDER BY seq")
-        )
+        rows = self._read_for(sql, id_payout)
         return _frame(
             rows,
             {
@@ -566,11 +568,7 @@ class Store:
         ``body`` (as received), ``error`` (empty when accepted, else why it was refused).
         """
         sql = "SELECT id_payout, received_at, remote, body, error FROM callbacks"
-        rows = (
-            self._read(sql + " WHERE id_payout=? ORDER BY seq", (id_payout,))
-            if id_payout is not None
-            else self._read(sql + " ORDER BY seq")
-        )
+        rows = self._read_for(sql, id_payout)
         return _frame(
             rows,
             {
