@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -13,4 +14,34 @@ from payrecon.sandbox import Sandbox, SandboxConfig, running
 def sandbox() -> Iterator[Sandbox]:
     """A running sandbox whose payouts turn final after 0.2 s and retry callbacks every 0.2 s."""
     with running(SandboxConfig(final_after=0.2, callback_interval=0.2)) as sb:
+        yield sb
+
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+#: data/ledger.csv reconciled against data/statuses_sample.csv: rows per category.
+SAMPLE_COUNTS = {
+    "duplicate_in_ledger": 2,
+    "missing_on_platform": 1,
+    "fetch_error": 1,
+    "missing_in_ledger": 3,
+    "currency_mismatch": 1,
+    "status_mismatch": 1,
+    "amount_mismatch": 1,
+    "fee_mismatch": 1,
+    "pending": 4,
+    "matched": 28,
+}
+
+
+@pytest.fixture
+def cli_sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Sandbox]:
+    """A sandbox seeded with data/payouts.csv, named by the environment as a user's shell would,
+    with the working directory a fresh folder (so the default store lands there)."""
+    with running(SandboxConfig(final_after=0.3)) as sb:
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("PAYRECON_BASE_URL", sb.base_url)
+        monkeypatch.setenv("PAYRECON_MERCHANT_CODE", sb.merchant_code)
+        monkeypatch.setenv("PAYRECON_SECRET", sb.secret)
+        sb.seed(DATA / "payouts.csv")
         yield sb

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from conftest import SAMPLE_COUNTS
 
 from payrecon.cli import main
-from payrecon.sandbox import SandboxConfig, running
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SAMPLE = ["reconcile", str(DATA / "ledger.csv"), "--mapping", str(DATA / "mapping.toml")]
 
-EXPECTED = {  # data/ledger.csv against data/statuses_sample.csv (see docs/readme/reconcile.md)
-    "duplicate_in_ledger": 2,
-    "missing_on_platform": 1,
-    "fetch_error": 1,
-    "missing_in_ledger": 3,
-    "currency_mismatch": 1,
-    "status_mismatch": 1,
-    "amount_mismatch": 1,
-    "fee_mismatch": 1,
-    "pending": 4,
-    "matched": 28,
-}
+EXPECTED = SAMPLE_COUNTS  # data/ledger.csv against data/statuses_sample.csv
 
 
 def _counts(out: Path) -> dict[str, int]:
@@ -127,18 +115,7 @@ def test_missing_statuses_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFix
     assert "statuses table not found" in capsys.readouterr().err
 
 
-@pytest.fixture
-def sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    with running(SandboxConfig(final_after=0.3)) as sb:
-        monkeypatch.chdir(tmp_path)
-        monkeypatch.setenv("PAYRECON_BASE_URL", sb.base_url)
-        monkeypatch.setenv("PAYRECON_MERCHANT_CODE", sb.merchant_code)
-        monkeypatch.setenv("PAYRECON_SECRET", sb.secret)
-        sb.seed(DATA / "payouts.csv")
-        yield sb
-
-
-def test_fetches_through_the_sandbox(sandbox: Any, tmp_path: Path) -> None:
+def test_fetches_through_the_sandbox(cli_sandbox: Any, tmp_path: Path) -> None:
     out = tmp_path / "fetched"
     code = main([*SAMPLE, "--out", str(out), "--no-store", "--no-progress"])
     assert code == 0

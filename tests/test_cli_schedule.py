@@ -4,7 +4,6 @@ and the check options (--fee-schedule, --tolerance, --include-known)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ import pandas as pd
 import pytest
 
 from payrecon.cli import main
-from payrecon.sandbox import SandboxConfig, running
 from payrecon.schedule import EXIT_FOUND, dated_folder, parse_fail_on
 from payrecon.store import Store
 
@@ -155,21 +153,10 @@ def test_bad_tolerance_is_a_usage_error(
     assert code == 2 and "--tolerance" in err
 
 
-@pytest.fixture
-def sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    with running(SandboxConfig(final_after=0.3)) as sb:
-        monkeypatch.chdir(tmp_path)
-        monkeypatch.setenv("PAYRECON_BASE_URL", sb.base_url)
-        monkeypatch.setenv("PAYRECON_MERCHANT_CODE", sb.merchant_code)
-        monkeypatch.setenv("PAYRECON_SECRET", sb.secret)
-        sb.seed(DATA / "payouts.csv")
-        yield sb
-
-
-def test_include_known_adds_the_stores_ids(sandbox: Any, tmp_path: Path) -> None:
+def test_include_known_adds_the_stores_ids(cli_sandbox: Any, tmp_path: Path) -> None:
     # PO-2026-0010 is on the platform and not in the ledger; the store learnt of it (created)
     with Store(
-        tmp_path / "s.db", base_url=sandbox.base_url, merchant_code=sandbox.merchant_code
+        tmp_path / "s.db", base_url=cli_sandbox.base_url, merchant_code=cli_sandbox.merchant_code
     ) as st:
         st.register(["PO-2026-0010"], "created")
     args = ["reconcile", str(DATA / "ledger.csv"), "--mapping", str(DATA / "mapping.toml")]

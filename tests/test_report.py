@@ -14,6 +14,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import SAMPLE_COUNTS
 from matplotlib.figure import Figure
 
 from payrecon.categories import CATEGORIES
@@ -30,18 +31,6 @@ D = Decimal
 DATA = Path(__file__).resolve().parent.parent / "data"
 PNG = b"\x89PNG\r\n\x1a\n"
 CHARTS = ("categories", "amounts_by_status", "fees", "processing_time", "aging")
-SAMPLE_COUNTS = {  # data/ledger.csv against data/statuses_sample.csv (tests/test_cli_reconcile.py)
-    "duplicate_in_ledger": 2,
-    "missing_on_platform": 1,
-    "fetch_error": 1,
-    "missing_in_ledger": 3,
-    "currency_mismatch": 1,
-    "status_mismatch": 1,
-    "amount_mismatch": 1,
-    "fee_mismatch": 1,
-    "pending": 4,
-    "matched": 28,
-}
 
 
 class Cells(HTMLParser):
