@@ -3,7 +3,8 @@
 Each ``_cmd_*`` function does one command's work by calling the library; none of them prints a
 traceback or decides an exit code of its own. Exit codes (``interface.md``): 0 done (discrepancies
 are not an error), 2 bad input or usage, 3 the platform could not be reached or refused the
-credentials.
+credentials; beyond it, 4 a ``reconcile --fail-on`` category was found (``payrecon.schedule``),
+1 any other payrecon error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_PLATFORM = 3
+EXIT_INTERRUPTED = 130
 
 log = logging.getLogger("payrecon")
 
@@ -218,7 +220,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     errors = [o.error for o in outcomes if not o.from_store and o.error != "invalid_id"]
     if INTERRUPTED in errors:
         print("payrecon: interrupted; ids not fetched are marked 'interrupted'", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     if errors and all(e == "transport_error" for e in errors):
         print("payrecon: platform: no answer for any id", file=sys.stderr)
         return EXIT_PLATFORM
@@ -489,4 +491,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("payrecon: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
