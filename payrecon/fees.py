@@ -22,7 +22,6 @@ rule for its currency is not checked (reconciliation says nothing rather than gu
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -35,6 +34,7 @@ import pyarrow.compute as pc
 from payrecon.errors import InputError, Problem
 from payrecon.frames import MONEY_TYPE
 from payrecon.platform import currency_decimals
+from payrecon.tomlfile import read_toml
 
 ANY_METHOD = "*"
 _KEYS = {"currency", "method", "percent", "fixed", "minimum", "maximum"}
@@ -85,14 +85,7 @@ class FeeSchedule:
     def load(cls, path: str | Path) -> FeeSchedule:
         """Read a schedule from TOML (a ``[[fee]]`` array of tables); problems as ``InputError``."""
         path = Path(path)
-        try:
-            with path.open("rb") as fh:
-                doc = tomllib.load(fh, parse_float=Decimal)
-        except FileNotFoundError:
-            raise InputError(f"{path}: fee schedule not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"{path}: not valid TOML: {exc}") from None
-        return cls.from_dict(doc, source=str(path))
+        return cls.from_dict(read_toml(path, "fee schedule"), source=str(path))
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any], *, source: str = "<dict>") -> FeeSchedule:

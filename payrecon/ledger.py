@@ -36,6 +36,7 @@ import io
 from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -374,24 +375,18 @@ def build_ledger(table: pa.Table, rows: np.ndarray, m: Mapping, *, file: str) ->
         problems.append(Problem(file, int(rows[idx]), id_col, "payout id is blank"))
 
     decimal = m.decimal or "."
-    amount, bad = parse_amounts(
+    parse_column = partial(
+        parse_amounts,
         table[cols["amount"]],
         column=cols["amount"],
         file=file,
         rows=rows,
-        decimal=decimal,
         thousands=m.thousands,
     )
+    amount, bad = parse_column(decimal=decimal)
     if bad and m.decimal is None and m.thousands != ",":
         # No mapping said which decimal mark: a decimal-comma export reads cleanly with ",".
-        amount2, bad2 = parse_amounts(
-            table[cols["amount"]],
-            column=cols["amount"],
-            file=file,
-            rows=rows,
-            decimal=",",
-            thousands=m.thousands,
-        )
+        amount2, bad2 = parse_column(decimal=",")
         if len(bad2) < len(bad):
             decimal, amount, bad = ",", amount2, bad2
     problems += bad

@@ -13,15 +13,14 @@ change every amount without a word.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 from payrecon.errors import InputError, Problem
+from payrecon.tomlfile import read_toml
 
 #: The roles a ledger column can play; only ``id_payout`` and ``amount`` are required.
 ROLES = ("id_payout", "amount", "currency", "fee", "status", "date")
@@ -141,15 +140,7 @@ class Mapping:
 def load_mapping(path: str | Path) -> Mapping:
     """Read a mapping TOML file; every mistake in it is reported at once as an ``InputError``."""
     path = Path(path)
-    name = str(path)
-    try:
-        with path.open("rb") as fh:
-            doc = tomllib.load(fh, parse_float=Decimal)
-    except FileNotFoundError:
-        raise InputError(f"{name}: mapping file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{name}: not valid TOML: {exc}") from None
-    return mapping_from_dict(doc, source=name)
+    return mapping_from_dict(read_toml(path, "mapping file"), source=str(path))
 
 
 def mapping_from_dict(doc: MappingABC[str, Any], *, source: str = "<dict>") -> Mapping:
