@@ -1,5 +1,5 @@
 """``python -m payrecon`` is the ``payrecon`` command."""
 
-from payrecon.cli import main
+from payrecon.cli import run
 
-raise SystemExit(main())
+run()

@@ -34,7 +34,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from payrecon.errors import Problem
-from payrecon.frames import MONEY_TYPE
+
+#: Money everywhere in payrecon: exact, summable in one vectorised call, and a value that would
+#: need more than 8 fraction digits fails loudly rather than being rounded.
+MONEY_TYPE = pa.decimal128(30, 8)
 
 #: Currency symbols accepted beside a number (codes are any three capital letters).
 CURRENCY_SYMBOLS = "$€£¥₹₫₩₽₱฿₦₴₺₪₡₲₵₸"
@@ -201,11 +204,23 @@ def parse_amounts(
     return money, problems
 
 
+def int64_units(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A decimal128 array's unscaled integers (a numpy view of the arrow buffer's low words), and
+    which of them are the whole value: not null, and within int64 (amounts below 92 billion at
+    scale 8). Numpy arithmetic on these is exact and far faster than arrow's decimal kernels."""
+    words = np.frombuffer(values.buffers()[1], dtype=np.int64)
+    words = words[2 * values.offset : 2 * (values.offset + len(values))].reshape(-1, 2)
+    low, high = words[:, 0], words[:, 1]
+    small = values.is_valid().to_numpy(zero_copy_only=False) & (high == (low >> 63))
+    small &= low != np.iinfo(np.int64).min  # its magnitude does not fit int64
+    return low, small
+
+
 def fraction_fits(values: pa.Array, digits: int) -> np.ndarray:
     """Which values of a decimal array have at most ``digits`` fraction digits (nulls: False).
 
-    Read off the 128-bit integers in place (a numpy view of the arrow buffer: one ``%`` per
-    value, no new arrow array); the rare value beyond int64 is checked by rounding, exactly.
+    Read off the 128-bit integers in place (:func:`int64_units`: one ``%`` per value, no new
+    arrow array); the rare value beyond int64 is checked by rounding, exactly.
     """
     typ = values.type
     valid = values.is_valid().to_numpy(zero_copy_only=False)
@@ -213,10 +228,7 @@ def fraction_fits(values: pa.Array, digits: int) -> np.ndarray:
         return valid
     step = 10 ** (typ.scale - digits)
     if pa.types.is_decimal128(typ):
-        words = np.frombuffer(values.buffers()[1], dtype=np.int64)
-        words = words[2 * values.offset : 2 * (values.offset + len(values))].reshape(-1, 2)
-        low, high = words[:, 0], words[:, 1]
-        small = valid & (high == (low >> 63))
+        low, small = int64_units(values)
         out = small & (low % step == 0)
         big = valid & ~small
     else:
@@ -245,4 +257,11 @@ def parse_amount(text: str, *, decimal: str = ".", thousands: str | None = None)
     return value
 
 
-__all__ = ["CURRENCY_SYMBOLS", "fraction_fits", "parse_amount", "parse_amounts"]
+__all__ = [
+    "CURRENCY_SYMBOLS",
+    "MONEY_TYPE",
+    "fraction_fits",
+    "int64_units",
+    "parse_amount",
+    "parse_amounts",
+]

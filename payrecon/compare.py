@@ -515,8 +515,10 @@ def reconcile(
         summing = pool.submit(
             _summary, code, rows_arrow, key_currency, fetched_ok & first_of_id, in_ledger
         )
-        rows = _rows_frame(rows_arrow)
-        exceptions = rows.loc[exc_mask]
+        table = pa.table({name: rows_arrow[name] for name in ROW_COLUMNS})
+        rows = _rows_frame(table)
+        # Filtered in arrow, a few rows out of many: cheaper than pandas' ``.loc`` on every column.
+        exceptions = _rows_frame(table.filter(pa.array(exc_mask)), index=np.flatnonzero(exc_mask))
         summary = summing.result()
     dates = l_date.drop_null()
     period = None
@@ -560,9 +562,11 @@ def _pandas_type(typ: pa.DataType) -> Any:
     return None  # timestamps: numpy datetime64[us, UTC]
 
 
-def _rows_frame(cols: dict[str, pa.Array]) -> pd.DataFrame:
-    table = pa.table({name: cols[name] for name in ROW_COLUMNS})
+def _rows_frame(table: pa.Table, index: np.ndarray | None = None) -> pd.DataFrame:
+    """The rows table in pandas, labelled by row position in the whole result (``index``)."""
     frame = table.to_pandas(types_mapper=_pandas_type)
+    if index is not None:
+        frame.index = pd.Index(index)
     for name in ROW_COLUMNS:
         if pa.types.is_timestamp(table[name].type) and frame[name].dtype != TIMESTAMP:
             frame[name] = frame[name].astype(TIMESTAMP)

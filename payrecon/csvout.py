@@ -7,7 +7,7 @@ Why it is fast: the checks run on the decimals' own 128-bit integers
 (:func:`~payrecon.amounts.fraction_fits`: "is this a whole number of cents?" is one ``%``), the
 text comes from arrow's C++ casts (decimal to text, naive timestamp to text), and a big table is
 cut into slices that two threads format and serialise side by side (arrow and numpy release the
-GIL) while the calling thread writes the finished slices in order.
+GIL) while the calling thread writes the finished bytes in order.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from payrecon.amounts import fraction_fits
+from payrecon.amounts import fraction_fits, int64_units
 from payrecon.platform import ZERO_DECIMAL_CURRENCIES
 
 #: Tables with at least this many rows are formatted and written in parallel slices.
@@ -204,10 +204,8 @@ def _money_text_reusing(col: _Written, currency: pa.Array, written: list[_Writte
                 base = prev.text
                 break
     if base is None and pa.types.is_decimal128(values.type) and len(values):
-        words = np.frombuffer(values.buffers()[1], dtype=np.int64)
-        words = words[2 * values.offset : 2 * (values.offset + len(values))].reshape(-1, 2)
-        valid = values.is_valid().to_numpy(zero_copy_only=False)
-        same = valid & (words[:, 0] == 0) & (words[:, 1] == 0)  # zero: "0", or "0.00"
+        units, small = int64_units(values)
+        same = small & (units == 0)  # zero: "0", or "0.00"
         if same.mean() >= _REUSE_SHARE:
             base = pc.if_else(pa.array(zero_dec | ~has_cur), pa.scalar("0"), pa.scalar("0.00"))
     if base is None:
@@ -272,23 +270,25 @@ def write_table(table: pa.Table, path: str | Path) -> Path:
 
 
 def _write_table(table: pa.Table, path: Path, quoting: str) -> None:
-    """Big tables go in slices: worker threads format slices (arrow and numpy release the GIL)
-    while this one writes them, in order, so the file is the one a single pass would write."""
-    options = pacsv.WriteOptions(quoting_style=quoting)
+    """Big tables go in slices: worker threads format and serialise slices to CSV bytes (arrow
+    and numpy release the GIL) while this one writes the finished bytes, in order, so the file
+    is the one a single pass would write."""
     if table.num_rows < PARALLEL_ROWS:
+        options = pacsv.WriteOptions(quoting_style=quoting)
         pacsv.write_csv(text_table(table), path, write_options=options)
         return
+
+    def serialise(part: tuple[int, pa.Table]) -> pa.Buffer:
+        index, rows = part
+        sink = pa.BufferOutputStream()
+        options = pacsv.WriteOptions(include_header=index == 0, quoting_style=quoting)
+        pacsv.write_csv(text_table(rows), sink, write_options=options)
+        return sink.getvalue()
+
     workers = min(2, os.cpu_count() or 1)
-    writer: pacsv.CSVWriter | None = None
-    try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for part in pool.map(text_table, _slices(table, SLICE_ROWS)):
-                if writer is None:
-                    writer = pacsv.CSVWriter(path, part.schema, write_options=options)
-                writer.write_table(part)
-    finally:
-        if writer is not None:
-            writer.close()
+    with ThreadPoolExecutor(max_workers=workers) as pool, open(path, "wb") as out:
+        for chunk in pool.map(serialise, enumerate(_slices(table, SLICE_ROWS))):
+            out.write(chunk)
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:

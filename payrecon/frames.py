@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from payrecon.amounts import MONEY_TYPE
 from payrecon.records import FetchOutcome
 
-MONEY_TYPE = pa.decimal128(30, 8)
 MONEY = pd.ArrowDtype(MONEY_TYPE)
 STRING = pd.StringDtype("pyarrow")
 TIMESTAMP = "datetime64[us, UTC]"
@@ -175,62 +175,24 @@ def read_statuses(path: str | Path) -> pd.DataFrame:
     """Read a table written by :func:`write_statuses` (or by hand) back with exact dtypes."""
     path = Path(path)
     parquet = path.suffix.lower() == ".parquet"
-    raw = pd.read_parquet(path) if parquet else _read_statuses_csv(path)
-    return conform(raw)
+    if parquet:
+        return conform(pd.read_parquet(path))
+    from payrecon.statuses_csv import read_statuses_table
+
+    return statuses_from_table(read_statuses_table(path))
 
 
-#: Arrow types the CSV reader parses straight into (a clean table: one pass, no text kept).
-_CSV_TYPES: dict[str, pa.DataType] = {
-    "amount": MONEY_TYPE,
-    "fee_amount": MONEY_TYPE,
-    "created_at": pa.timestamp("us", tz="UTC"),
-    "processed_at": pa.timestamp("us", tz="UTC"),
-    "http_status": pa.int64(),
-    "is_test": pa.bool_(),
-    "from_store": pa.bool_(),
-}
-
-
-def _read_statuses_csv(path: Path) -> pd.DataFrame:
-    """Read the CSV with pyarrow (multithreaded), money exact, no per-cell Python.
-
-    A table as :func:`write_statuses` writes it parses in one pass straight into its types
-    (decimals, UTC timestamps, integers, booleans). Anything else (a naive time, ``yes`` for
-    true, ...) fails that strict pass and is read as text, then converted column by column
-    here and in :func:`conform`.
-    """
-    import pyarrow.csv as pacsv
-
-    header = _csv_header(path)
-    read_options = pacsv.ReadOptions(block_size=1 << 22)
-    text = pa.large_string()  # what pandas' string[pyarrow] holds: wrapped, not copied
-    try:
-        table = pacsv.read_csv(
-            path,
-            read_options=read_options,
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: _CSV_TYPES.get(c, text) for c in header},
-                strings_can_be_null=True,
-                null_values=[""],
-                quoted_strings_can_be_null=True,
-                true_values=["True", "true", "TRUE"],
-                false_values=["False", "false", "FALSE"],
-            ),
+def statuses_from_table(table: pa.Table) -> pd.DataFrame:
+    """The statuses table from what :func:`~payrecon.statuses_csv.read_statuses_table` read:
+    typed columns wrapped as they are, text ones converted column by column."""
+    return conform(
+        pd.DataFrame(
+            {
+                col: _statuses_column(table[col], STATUS_COLUMNS.get(col))
+                for col in table.column_names
+            },
+            copy=False,
         )
-    except pa.ArrowInvalid:
-        table = pacsv.read_csv(
-            path,
-            read_options=read_options,
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: text for c in header},
-                strings_can_be_null=True,
-                null_values=[""],
-                quoted_strings_can_be_null=True,
-            ),
-        )
-    return pd.DataFrame(
-        {col: _statuses_column(table[col], STATUS_COLUMNS.get(col)) for col in table.column_names},
-        copy=False,
     )
 
 
@@ -268,10 +230,3 @@ def _statuses_column(arr: pa.ChunkedArray, dtype: Any) -> pd.Series:
     if not typed:
         return pd.Series(pd.arrays.ArrowStringArray(arr))
     return pd.Series(pd.arrays.ArrowExtensionArray(arr)).astype(STRING)
-
-
-def _csv_header(path: Path) -> list[str]:
-    import csv
-
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        return next(csv.reader(fh), [])

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from payrecon.categories import ADVICE, CATEGORIES
+from payrecon.categories import ADVICE, CATEGORIES, FLAGS
 from payrecon.csvout import frame_to_text_table, money_text, write_csv
 
 
@@ -65,6 +65,15 @@ class Reconciliation:
         """Rows per category, every category present, in order."""
         part = self.summary[self.summary["section"] == "category"]
         return {str(k): int(v) for k, v in zip(part["key"], part["count"], strict=True)}
+
+    @property
+    def flag_counts(self) -> dict[str, int]:
+        """Rows carrying each extra flag of ``issues`` (:data:`~payrecon.categories.FLAGS`).
+
+        Every flagged row is an exception, so only the exceptions are read, not every row.
+        """
+        issues = self.exceptions["issues"].fillna("")
+        return {flag: int(issues.str.contains(flag, regex=False).sum()) for flag in FLAGS}
 
     @property
     def totals(self) -> pd.DataFrame:

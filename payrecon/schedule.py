@@ -57,16 +57,10 @@ def found(rec: Reconciliation, words: Iterable[str]) -> dict[str, int]:
     A category word counts rows whose category it is (the first that applies); a flag counts rows
     whose ``issues`` carry it; ``exceptions`` counts the exceptions.
     """
-    counts = rec.counts
+    counts = {**rec.counts, **rec.flag_counts, ANY_EXCEPTION: len(rec.exceptions)}
     hits: dict[str, int] = {}
     for word in words:
-        if word == ANY_EXCEPTION:
-            n = len(rec.exceptions)
-        elif word in counts:
-            n = counts[word]
-        else:
-            words_of = rec.rows["issues"].fillna("").str.split(";")
-            n = int(words_of.map(lambda ws, w=word: w in ws).sum())
+        n = counts.get(word, 0)
         if n:
             hits[word] = n
     return hits
@@ -85,11 +79,8 @@ def log_line(rec: Reconciliation, *, report: Path | None = None, command: str = 
     """
     counts = {k: v for k, v in rec.counts.items() if v and k not in QUIET}
     rows = rec.rows
-    issues = rows["issues"].fillna("")
-    for flag in EXCEPTION_FLAGS:
-        n = int(issues.str.contains(flag, regex=False).sum())
-        if n:
-            counts[flag] = n
+    flagged = rec.flag_counts
+    counts.update({flag: flagged[flag] for flag in EXCEPTION_FLAGS if flagged[flag]})
     detail = ", ".join(f"{k}={v}" for k, v in counts.items())
     line = f"payrecon {command}: {len(rows)} rows, {len(rec.exceptions)} exceptions"
     if detail:

@@ -4,6 +4,8 @@ and the check options (--fee-schedule, --tolerance, --include-known)."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,25 @@ def test_one_line_summary_is_last(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "matched" not in m[3]  # quiet categories are outside the brackets
     assert "matched=28" in last and "pending=4" in last
     assert Path(m[4]) == tmp_path / "report.html"
+
+
+FAIL_ON_STATUS = ("--fail-on", "status_mismatch")
+
+
+def test_the_command_as_a_process_keeps_its_exit_code_and_output(tmp_path: Path) -> None:
+    # A scheduler sees the process, which leaves through os._exit (no interpreter teardown):
+    # the exit code and every line printed, to a pipe, must still arrive.
+    proc = subprocess.run(
+        [sys.executable, "-m", "payrecon", *OFFLINE, "--out", str(tmp_path), *FAIL_ON_STATUS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == EXIT_FOUND, proc.stderr
+    assert proc.stdout.startswith("reconciled 40 ledger rows")
+    assert LOG_LINE.match(proc.stdout.strip().splitlines()[-1])
+    assert "--fail-on: found status_mismatch=1" in proc.stderr
 
 
 def test_dated_writes_a_new_folder_per_run(

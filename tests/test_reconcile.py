@@ -216,6 +216,13 @@ def test_exceptions_are_what_needs_a_person() -> None:
         statuses([P("a"), P("b"), P("c", status="PROCESSING"), P("t", is_test=True)]),
     )
     assert rec.exceptions["id_payout"].tolist() == ["b", "t"]
+    assert rec.exceptions.index.tolist() == [1, 3]  # their rows' labels in rec.rows
+    assert rec.flag_counts == {
+        "fee_schedule_mismatch": 0,
+        "amount_precision": 0,
+        "test_payment": 1,
+        "not_fetched": 0,
+    }
 
 
 def test_sums_are_exact_where_binary_floats_drift() -> None:
@@ -389,3 +396,7 @@ def test_every_row_once_and_the_first_category_that_applies(
             "fee_schedule_mismatch",
         }
     assert sum(rec.counts.values()) == len(rows)
+    # every flagged row is an exception: flag_counts reads only those, and must miss none
+    assert set(rec.exceptions.index) <= set(rows.index)
+    for flag, n in rec.flag_counts.items():
+        assert n == sum(flag in str(w).split(";") for w in rows["issues"]), flag

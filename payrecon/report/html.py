@@ -148,8 +148,9 @@ def report_view(
         n_platform_only=int(rec.rows["source_row"].isna().sum()),
         n_quiet=n_quiet,
         flag_counts={
-            flag: int(rec.rows["issues"].str.contains(flag, regex=False).sum())
-            for flag in ("fee_schedule_mismatch", "amount_precision", "test_payment")
+            flag: n
+            for flag, n in rec.flag_counts.items()
+            if flag in ("fee_schedule_mismatch", "amount_precision", "test_payment")
         },
         flag_advice={
             f: ADVICE[f] for f in ("fee_schedule_mismatch", "amount_precision", "test_payment")
