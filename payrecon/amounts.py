@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from payrecon.errors import Problem
+from payrecon.platform import currency_decimals
 
 #: Money everywhere in payrecon: exact, summable in one vectorised call, and a value that would
 #: need more than 8 fraction digits fails loudly rather than being rounded.
@@ -204,6 +205,18 @@ def parse_amounts(
     return money, problems
 
 
+def at_currency_scale(value: Decimal, currency: str | None) -> Decimal:
+    """``value`` with its currency's decimals when that loses nothing (``12.50`` EUR, ``10000``
+    IDR, from ``12.50000000`` and ``10000.00000000``), else with every significant digit."""
+    try:
+        q = value.quantize(Decimal(1).scaleb(-currency_decimals(currency or "")))
+        if q == value:
+            return q
+    except ArithmeticError:
+        pass
+    return value.normalize()
+
+
 def int64_units(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """A decimal128 array's unscaled integers (a numpy view of the arrow buffer's low words), and
     which of them are the whole value: not null, and within int64 (amounts below 92 billion at
@@ -260,6 +273,7 @@ def parse_amount(text: str, *, decimal: str = ".", thousands: str | None = None)
 __all__ = [
     "CURRENCY_SYMBOLS",
     "MONEY_TYPE",
+    "at_currency_scale",
     "fraction_fits",
     "int64_units",
     "parse_amount",

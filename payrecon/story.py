@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from jinja2 import Environment
 
+from payrecon.amounts import at_currency_scale
 from payrecon.errors import PayoutNotFound, PlatformError
 from payrecon.records import FetchOutcome, PayoutDetail
 
@@ -56,9 +57,10 @@ class PayoutStory:
         The payout.
     detail
         Its detail: fetched just now when ``detail_source`` is ``"platform"``, else the store's
-        latest (``"store"``), or ``None``.
+        latest (``"store"``), else what the reconciliation's rows hold of the platform's answer
+        (``"reconciliation"``), or ``None``.
     detail_source
-        ``"platform"``, ``"store"`` or ``"none"``.
+        ``"platform"``, ``"store"``, ``"reconciliation"`` or ``"none"``.
     note
         Why the detail is not fresh, e.g. ``"not found on the platform"``; empty when it is.
     history, callbacks
@@ -103,12 +105,11 @@ class PayoutStory:
 
     def to_text(self) -> str:
         """The story as plain text, for a terminal."""
-        where = {"platform": "now, from the platform", "store": "as the store last saw it"}
         out = [f"Payout {self.id_payout}"]
         if self.note:
             out.append(f"  {self.note}")
         if self.detail is not None:
-            out.append(f"  Detail ({where.get(self.detail_source, self.detail_source)}):")
+            out.append(f"  Detail ({self.detail_where}):")
             out += [f"    {line}" for line in self.summary_lines()]
         else:
             out.append("  No detail known.")
@@ -143,6 +144,11 @@ class PayoutStory:
         return rows[keep]
 
     @property
+    def detail_where(self) -> str:
+        """Where the detail comes from, in words."""
+        return _DETAIL_WHERE.get(self.detail_source, self.detail_source)
+
+    @property
     def _reconciled(self) -> bool:
         return self.ledger_rows is not None and "category" in self.ledger_rows.columns
 
@@ -172,6 +178,13 @@ class PayoutStory:
         return self.to_html()
 
 
+_DETAIL_WHERE = {
+    "platform": "now, from the platform",
+    "store": "as the store last saw it",
+    "reconciliation": "as fetched for this reconciliation",
+}
+
+
 def _money(amount: Any, currency: str | None) -> str:
     return "(none)" if amount is None else f"{amount} {currency or ''}".rstrip()
 
@@ -187,8 +200,7 @@ _TEMPLATE = Environment(autoescape=True).from_string(
     """<div class="payrecon-story">
 <h3>Payout {{ s.id_payout }}</h3>
 {% if s.note %}<p><strong>{{ s.note }}</strong></p>{% endif %}
-{% if s.detail is not none %}<p>Detail ({{ "now, from the platform" if s.detail_source == "platform"
-  else "as the store last saw it" }}):</p>
+{% if s.detail is not none %}<p>Detail ({{ s.detail_where }}):</p>
 <ul>{% for line in lines %}<li>{{ line }}</li>{% endfor %}</ul>
 {% else %}<p>No detail known.</p>{% endif %}
 <h4>Status changes seen ({{ s.history|length }})</h4>{{ history|safe }}
@@ -267,6 +279,8 @@ def gather_story(
             store.record(outcome)
     if detail is None and store is not None:
         detail, source = store.detail(id_payout), "store"
+    if detail is None and ledger is not None:
+        detail, source = detail_from_rows(id_payout, ledger), "reconciliation"
     return payout_story(
         id_payout,
         detail=detail,
@@ -278,7 +292,61 @@ def gather_story(
     )
 
 
-__all__ = ["PayoutStory", "gather_story", "payout_story"]
+def detail_from_rows(id_payout: str, rows: pd.DataFrame) -> PayoutDetail | None:
+    """The platform's answer as a reconciliation's rows carry it (``platform_*`` columns), or
+    ``None`` when they hold none for this payout (not fetched, 410, or plain ledger rows).
+
+    Fields the statuses table does not keep (``idPayment``, ``reference``, the failure message,
+    the raw JSON) stay empty: the store has them, when there is one.
+    """
+    if "platform_status" not in rows.columns:
+        return None
+    mine = rows[(rows["id_payout"] == id_payout).fillna(False).astype(bool)]
+    mine = mine[mine["platform_status"].notna()]
+    if mine.empty:
+        return None
+    row = mine.iloc[-1]
+
+    def get(column: str) -> Any:
+        value = row.get(column)
+        return None if value is None or value is pd.NA or _missing(value) else value
+
+    currency = get("platform_currency")
+
+    def money(column: str) -> Decimal | None:
+        value = get(column)
+        return None if value is None else at_currency_scale(value, currency)
+
+    created, processed = get("platform_created_at"), get("platform_processed_at")
+    return PayoutDetail(
+        id_payout=id_payout,
+        status=str(get("platform_status")),
+        amount=money("platform_amount"),
+        currency=currency,
+        fee_amount=money("platform_fee"),
+        fee_currency=None,  # the rows keep the fee, not its currency
+        payment_method_code=get("payment_method_code"),
+        id_payment=None,
+        reference=None,
+        created_at=created.to_pydatetime() if created is not None else None,
+        processed_at=processed.to_pydatetime() if processed is not None else None,
+        is_test=bool(get("is_test")) if get("is_test") is not None else None,
+        failure_reason_code=get("failure_reason_code"),
+        failure_message=None,
+        failed_at=None,
+        processor_status=None,
+        raw={},
+    )
+
+
+def _missing(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+__all__ = ["PayoutStory", "detail_from_rows", "gather_story", "payout_story"]
 
 
 def _decimal_text(value: object) -> str:

@@ -230,3 +230,11 @@ def test_known_ids_show_up_as_missing_in_ledger_and_explain_tells_why(
     assert "Reconciliation rows naming it (1)" in text and "missing_in_ledger" in text
     assert "Detail (as the store last saw it)" in text and "amount 9.00 USD" in text
     assert "(first seen) SUCCESS  via fetch" in text
+    # without a store, the reconciliation's own rows tell what the platform answered
+    alone = rec.explain("UNBOOKED-1")
+    assert alone.detail_source == "reconciliation"
+    text = alone.to_text()
+    assert "Detail (as fetched for this reconciliation)" in text
+    assert "status SUCCESS" in text and "amount 9.00 USD" in text
+    assert "as fetched for this reconciliation" in alone.to_html()
+    assert rec.explain("NEVER-SEEN").detail is None  # nothing known: nothing made up

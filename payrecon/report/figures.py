@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from payrecon.platform import PROCESSING, currency_decimals
+from payrecon.amounts import at_currency_scale
+from payrecon.platform import PROCESSING
 from payrecon.report import charts
 
 if TYPE_CHECKING:
@@ -44,17 +45,7 @@ class Chart:
 
 def money_str(value: Decimal | None, currency: str | None) -> str:
     """Exact text: the currency's decimals when that loses nothing (``12.50``), else every digit."""
-    if value is None:
-        return ""
-    try:
-        places = currency_decimals(currency or "")
-        q = value.quantize(Decimal(1).scaleb(-places))
-        if q == value:
-            return f"{q:f}"
-    except ArithmeticError:
-        pass
-    text = f"{value.normalize():f}"
-    return text
+    return "" if value is None else f"{at_currency_scale(value, currency):f}"
 
 
 def _for_drawing(value: Decimal | None) -> float:
