@@ -61,6 +61,8 @@ from payrecon.throttle import AdaptiveRate
 if TYPE_CHECKING:
     import pandas as pd
 
+    from payrecon.store import Store
+
 log = logging.getLogger("payrecon.client")
 
 USER_AGENT: Final = f"payrecon/{__version__} (+requests/{requests.__version__})"
@@ -608,6 +610,7 @@ class Client:
         email: str | None = None,
         remark: str | None = None,
         customer_ip: str | None = None,
+        store: Store | None = None,
     ) -> PayoutAccepted:
         """Create a payout (``POST /payouts/{id}``) with the documented body (§3.2).
 
@@ -615,6 +618,9 @@ class Client:
         10000); a float is refused. Optional fields left empty are omitted, never sent as ``""``.
         If a retried POST meets 409, the first attempt may have been accepted: the payout is read
         back and, when it matches, counted as accepted.
+
+        With a ``store``, an accepted payout's id goes on its register of known ids (source
+        ``created``), so ``reconcile --include-known`` asks for it even if no ledger books it.
 
         Raises
         ------
@@ -672,16 +678,23 @@ class Client:
             bearer=bearer,
             on_unauthorized=lambda sent: tokens.renew_after_401(post_op, sent),
         )
+        accepted: PayoutAccepted | None = None
         if answer.status == 201:
             data = _body(answer)
-            return _accepted(id_payout, data if isinstance(data, Mapping) else {}, money, currency)
-        if answer.status == 409 and attempts > 1:
+            accepted = _accepted(
+                id_payout, data if isinstance(data, Mapping) else {}, money, currency
+            )
+        elif answer.status == 409 and attempts > 1:
             # An earlier attempt may have been accepted before its answer was lost.
             detail = self._get_detail(id_payout, tokens)
             if detail.amount == money and detail.currency == currency:
                 log.info("POST %s: 409 on a retry; the payout matches, counted accepted", path)
-                return _accepted(id_payout, detail.raw, money, currency)
-        raise error_for(answer, "POST", path)
+                accepted = _accepted(id_payout, detail.raw, money, currency)
+        if accepted is None:
+            raise error_for(answer, "POST", path)
+        if store is not None:
+            store.register([id_payout], "created")
+        return accepted
 
     # ------------------------------------------------------------------ bulk
 

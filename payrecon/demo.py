@@ -110,7 +110,6 @@ def create_live_payouts(sb: Sandbox, client: object, store: object, *, wait: flo
     assert isinstance(client, Client) and isinstance(store, Store)
     final = sum(outcome_for(Decimal(a))[0] != "PROCESSING" for _, a, _, _ in LIVE_PAYOUTS)
     with run_receiver(store, client, port=0) as receiver:
-        store.register([p[0] for p in LIVE_PAYOUTS], "created")
         for pid, amount, currency, operator in LIVE_PAYOUTS:
             client.create_payout(
                 pid,
@@ -120,6 +119,7 @@ def create_live_payouts(sb: Sandbox, client: object, store: object, *, wait: flo
                 account=_ACCOUNT,
                 callback_url=receiver.url + "payouts",
                 remark="payrecon demo",
+                store=store,
             )
         deadline = time.monotonic() + wait
         while receiver.stats().accepted < final and time.monotonic() < deadline:

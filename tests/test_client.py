@@ -193,6 +193,23 @@ def test_typed_errors_from_the_sandbox() -> None:
     assert dup.value.status == 409
 
 
+def test_created_payouts_go_on_the_stores_register(tmp_path: Path) -> None:
+    from payrecon.store import Store
+
+    with running(SandboxConfig(final_after=0)) as sb:
+        client = sb.client()
+        with Store(tmp_path / "s.db", base_url=sb.base_url, merchant_code=sb.merchant_code) as st:
+            create = {"currency": "USD", "account": ACCOUNT, "operator": "BNK_000", "store": st}
+            client.create_payout("REG-1", amount=Decimal("5"), **create)
+            with pytest.raises(DuplicatePayout):  # refused: registered once, by the first call
+                client.create_payout("REG-1", amount=Decimal("5"), **create)
+            with pytest.raises(BusinessError):  # refused: never created, never registered
+                client.create_payout("REG-2", amount=Decimal("0.001"), **create)
+            client.create_payout("REG-3", amount=Decimal("7"), **{**create, "store": None})
+            assert st.known_ids() == ["REG-1"]
+            assert st.known_ids("created") == ["REG-1"]
+
+
 def test_wrong_credentials_are_clear() -> None:
     config = SandboxConfig(
         merchants=(Merchant("m-one", "right-secret"), Merchant("m-off", "off-secret", active=False))
