@@ -141,3 +141,44 @@ def test_read_ids_forms(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         read_ids(tmp_path)  # a folder
     assert str(tmp_path) in str(info.value)
+
+
+QUIET_OUT = ("--out", "out.csv", "--no-store", "--no-progress")
+
+
+def test_ctrl_c_on_a_slow_platform_exits_at_once_and_keeps_every_id(tmp_path: Path) -> None:
+    # Calls in flight when Ctrl-C comes may take a minute to time out; the command must not wait
+    # for them after writing what it has (the process leaves without joining their threads).
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from payrecon.sandbox import Faults
+
+    ids = write_ids(tmp_path / "ids.txt", [f"SLOW-{i}" for i in range(50)])
+    with running(SandboxConfig(final_after=0, faults=Faults(latency=30.0))) as slow:
+        env = {
+            **os.environ,
+            "PAYRECON_BASE_URL": slow.base_url,
+            "PAYRECON_MERCHANT_CODE": slow.merchant_code,
+            "PAYRECON_SECRET": slow.secret,
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "payrecon", "fetch", str(ids), *QUIET_OUT],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.5)  # the token call (slow too) is in flight
+        start = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=25)
+        took = time.monotonic() - start
+    assert proc.returncode == 130, err
+    assert took < 10, f"took {took:.1f} s after Ctrl-C"  # not the 30 s the calls would take
+    table = read_statuses(tmp_path / "out.csv")
+    assert len(table) == 50 and set(table["error"]) == {"interrupted"}

@@ -26,6 +26,9 @@ from payrecon.sandbox.stats import SandboxStats
 
 T = TypeVar("T")
 
+#: Seconds a stopping sandbox lets calls in flight finish: it does not wait out injected latency.
+STOP_GRACE = 1.0
+
 
 class Sandbox:
     """A handle on one emulator: build it, ``start()`` it, ``stop()`` it (or use ``running``).
@@ -115,6 +118,7 @@ class Sandbox:
             self._app.build(),
             access_log=None,
             handle_signals=False,
+            shutdown_timeout=STOP_GRACE,
             max_line_size=self.config.max_header,
             max_field_size=self.config.max_header,
         )
