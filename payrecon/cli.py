@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from payrecon import __version__
 from payrecon.errors import (
@@ -27,6 +27,9 @@ from payrecon.errors import (
     StoreError,
     TransportError,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd  # the command imports it only once its arguments are checked
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -230,7 +233,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_statuses_early(path: Path) -> object:
+def _read_statuses_early(path: Path) -> pd.DataFrame:
     """The statuses table, read by a thread that starts before pandas is imported."""
     from payrecon.statuses_csv import read_statuses_table  # pyarrow only
 
