@@ -32,6 +32,7 @@ check: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/fetch.py
+	$(BIN)/python bench/rerun.py
 	$(BIN)/python bench/reconcile.py
 
 sandbox: $(VENV)/.installed
