@@ -25,8 +25,8 @@ test: $(VENV)/.installed-dev check
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbmake tests notebooks
 
 check: $(VENV)/.installed-dev
-	$(BIN)/ruff check payrecon tests bench
-	$(BIN)/ruff format --check payrecon tests bench
+	$(BIN)/ruff check payrecon tests bench notebooks
+	$(BIN)/ruff format --check payrecon tests bench notebooks
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed-dev
