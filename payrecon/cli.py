@@ -4,7 +4,7 @@ Each ``_cmd_*`` function does one command's work by calling the library; none of
 traceback or decides an exit code of its own. Exit codes (``interface.md``): 0 done (discrepancies
 are not an error), 2 bad input or usage, 3 the platform could not be reached or refused the
 credentials; beyond it, 4 a ``reconcile --fail-on`` category was found (``payrecon.schedule``),
-1 any other payrecon error, 130 interrupted.
+1 any other payrecon error, 130 interrupted, 141 the reader of the output went away.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_PLATFORM = 3
 EXIT_INTERRUPTED = 130
+#: What a shell reports for a command killed by SIGPIPE: the reader of its output went away.
+EXIT_BROKEN_PIPE = 141
 
 log = logging.getLogger("payrecon")
 
@@ -521,7 +523,13 @@ def run(argv: Sequence[str] | None = None) -> NoReturn:
     then (each is written inside its own ``with``), so only the standard streams and logging need
     flushing. Tests call :func:`main`, which returns.
     """
-    code = main(argv)
+    try:
+        code = main(argv)
+    except BrokenPipeError:
+        # Whoever read the output stopped reading (``payrecon ... | head``): stop as a Unix tool
+        # killed by SIGPIPE does, without a traceback, and send what is left nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_BROKEN_PIPE
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe has nothing to flush to

@@ -122,6 +122,25 @@ def test_the_command_as_a_process_keeps_its_exit_code_and_output(tmp_path: Path)
     assert "--fail-on: found status_mismatch=1" in proc.stderr
 
 
+def test_a_reader_that_stops_reading_gets_no_traceback(tmp_path: Path) -> None:
+    # `payrecon reconcile ... | head -1`: the pipe closes while the command still has lines to print
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "payrecon", *OFFLINE, "--out", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()  # "ledger columns found ...", printed before the work
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.stderr.close()
+    proc.wait(timeout=120)
+    assert first.startswith("reconciled") or first.startswith("ledger")
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert proc.returncode in (0, 141)  # 0 only if it had printed everything already
+
+
 def test_dated_writes_a_new_folder_per_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
