@@ -13,7 +13,7 @@ GIL) while the calling thread writes the finished bytes in order.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -149,15 +149,21 @@ def _flat(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     return arr
 
 
-def _arrow_column(series: pd.Series) -> pa.Array | pa.ChunkedArray:
+def arrow_column(series: pd.Series) -> pa.Array | pa.ChunkedArray:
     """A pandas column as arrow data: Arrow-backed columns as they are (chunks and all)."""
     if hasattr(series.array, "__arrow_array__"):
         return pa.array(series.array)
     return pa.array(series, from_pandas=True)
 
 
-def _currency_for(money_column: str, names: list[str]) -> str | None:
-    """Which currency column prices a money column of the rows or summary table."""
+def arrow_array(series: pd.Series) -> pa.Array:
+    """A pandas column as one arrow array (copied only if it is in several chunks)."""
+    return _flat(arrow_column(series))
+
+
+def currency_column(money_column: str, names: Sequence[str]) -> str | None:
+    """Which currency column prices a money column of the rows or summary table (the CSV files
+    and the Excel workbook follow the same rule)."""
     if money_column.startswith("ledger_") and "ledger_currency" in names:
         return "ledger_currency"
     if money_column.startswith(("platform_", "expected_")) and "platform_currency" in names:
@@ -172,7 +178,7 @@ def _currency_for(money_column: str, names: list[str]) -> str | None:
 
 def frame_to_arrow(frame: pd.DataFrame) -> pa.Table:
     """A frame's columns as one arrow table (Arrow-backed ones uncopied)."""
-    return pa.table({str(name): _arrow_column(frame[name]) for name in frame.columns})
+    return pa.table({str(name): arrow_column(frame[name]) for name in frame.columns})
 
 
 class _Written(NamedTuple):
@@ -224,7 +230,7 @@ def text_table(table: pa.Table) -> pa.Table:
     written: list[_Written] = []
     for name, arr in cols.items():
         if pa.types.is_decimal(arr.type):
-            cur_name = _currency_for(name, names)
+            cur_name = currency_column(name, names)
             cur = cols[cur_name] if cur_name else None
             if cur is None or arr.null_count == len(arr):
                 out[name] = money_text(arr, cur)
@@ -297,6 +303,9 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 
 
 __all__ = [
+    "arrow_array",
+    "arrow_column",
+    "currency_column",
     "frame_to_arrow",
     "frame_to_text_table",
     "iso_text",

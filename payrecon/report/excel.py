@@ -17,7 +17,7 @@ beyond it are left out and the About sheet says so.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +31,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from payrecon.csvout import arrow_array, currency_column
 from payrecon.platform import currency_decimals
 
 if TYPE_CHECKING:
@@ -56,33 +57,13 @@ def _places(value: Decimal) -> int:
     return max(-exp, 0) if isinstance(exp, int) else 0
 
 
-def _arrow(series: pd.Series) -> pa.Array:
-    arr = series.array
-    out = pa.array(arr) if hasattr(arr, "__arrow_array__") else pa.array(series, from_pandas=True)
-    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
-
-
-def _currency_column(name: str, columns: Sequence[str]) -> str | None:
-    """Which column prices a money column (the same rule as the CSV writer)."""
-    if name.startswith("ledger_") and "ledger_currency" in columns:
-        return "ledger_currency"
-    if name.startswith(("platform_", "expected_")) and "platform_currency" in columns:
-        return "platform_currency"
-    for c in ("ledger_currency", "platform_currency"):
-        if c in columns:
-            return c
-    if "section" in columns and "key" in columns:
-        return "key"
-    return None
-
-
 def _python_columns(frame: pd.DataFrame) -> tuple[dict[str, list[Any]], set[str], set[str]]:
     """Each column as Python values (money as exact ``Decimal``, times as naive UTC datetimes)."""
     values: dict[str, list[Any]] = {}
     money: set[str] = set()
     times: set[str] = set()
     for name in frame.columns:
-        arr = _arrow(frame[name])
+        arr = arrow_array(frame[name])
         if pa.types.is_decimal(arr.type):
             money.add(name)
         elif pa.types.is_timestamp(arr.type):
@@ -110,7 +91,7 @@ def _write_table(
         cell.alignment = Alignment(horizontal="center")
         header.append(cell)
     ws.append(header)
-    currency_of = {c: _currency_column(c, columns) for c in money}
+    currency_of = {c: currency_column(c, columns) for c in money}
     formats: dict[int, str] = {}
     for r in range(len(shown)):
         out: list[Any] = []

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from payrecon.amounts import at_currency_scale
+from payrecon.csvout import arrow_array
 from payrecon.platform import PROCESSING
 from payrecon.report import charts
 
@@ -51,12 +52,6 @@ def money_str(value: Decimal | None, currency: str | None) -> str:
 def _for_drawing(value: Decimal | None) -> float:
     """A money sum as a float, to size a bar: never printed, never summed again."""
     return 0.0 if value is None else float(value)
-
-
-def _arrow(series: pd.Series) -> pa.Array:
-    arr = series.array
-    out = pa.array(arr) if hasattr(arr, "__arrow_array__") else pa.array(series, from_pandas=True)
-    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
 #: The columns the charts read.
@@ -93,9 +88,9 @@ def amounts_by_status(payouts: pd.DataFrame) -> dict[str, dict[str, Decimal]]:
         return {}
     table = pa.table(
         {
-            "currency": _arrow(payouts["platform_currency"].fillna("(unknown)")),
-            "status": _arrow(payouts["platform_status"]),
-            "amount": _arrow(payouts["platform_amount"]),
+            "currency": arrow_array(payouts["platform_currency"].fillna("(unknown)")),
+            "status": arrow_array(payouts["platform_status"]),
+            "amount": arrow_array(payouts["platform_amount"]),
         }
     )
     out: dict[str, dict[str, Decimal]] = {}
@@ -111,8 +106,8 @@ def expected_fees(payouts: pd.DataFrame) -> dict[str, Decimal]:
         return {}
     table = pa.table(
         {
-            "currency": _arrow(have["platform_currency"].fillna("(unknown)")),
-            "fee": _arrow(have["expected_fee"]),
+            "currency": arrow_array(have["platform_currency"].fillna("(unknown)")),
+            "fee": arrow_array(have["expected_fee"]),
         }
     )
     grouped = table.group_by("currency").aggregate([("fee", "sum")]).to_pylist()

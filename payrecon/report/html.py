@@ -21,6 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from payrecon import __version__
 from payrecon.categories import ADVICE, CATEGORIES, QUIET
+from payrecon.csvout import arrow_array
 
 if TYPE_CHECKING:
     from payrecon.reconciliation import Reconciliation
@@ -76,12 +77,6 @@ EXCEPTION_COLUMNS = (
 )
 
 
-def _arrow(series: pd.Series) -> pa.Array:
-    arr = series.array
-    out = pa.array(arr) if hasattr(arr, "__arrow_array__") else pa.array(series, from_pandas=True)
-    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
-
-
 def worst_first(exceptions: pd.DataFrame) -> pd.DataFrame:
     """Exceptions in the order a person should work through them.
 
@@ -93,10 +88,12 @@ def worst_first(exceptions: pd.DataFrame) -> pd.DataFrame:
     if len(exceptions) < 2:
         return exceptions
     code = pd.Categorical(exceptions["category"], categories=list(CATEGORIES)).codes
-    diff = _arrow(exceptions["amount_diff"])
-    amount = pc.coalesce(_arrow(exceptions["platform_amount"]), _arrow(exceptions["ledger_amount"]))
+    diff = arrow_array(exceptions["amount_diff"])
+    amount = pc.coalesce(
+        arrow_array(exceptions["platform_amount"]), arrow_array(exceptions["ledger_amount"])
+    )
     currency = pc.coalesce(
-        _arrow(exceptions["ledger_currency"]), _arrow(exceptions["platform_currency"])
+        arrow_array(exceptions["ledger_currency"]), arrow_array(exceptions["platform_currency"])
     )
     table = pa.table(
         {
