@@ -17,6 +17,12 @@ SAMPLE = ["reconcile", str(DATA / "ledger.csv"), "--mapping", str(DATA / "mappin
 EXPECTED = SAMPLE_COUNTS  # data/ledger.csv against data/statuses_sample.csv
 
 
+def offline(ledger: Path, out: Path, *args: str) -> int:
+    """``payrecon reconcile LEDGER --statuses <the sample statuses> --out OUT ARGS...``"""
+    statuses = str(DATA / "statuses_sample.csv")
+    return main(["reconcile", str(ledger), "--statuses", statuses, "--out", str(out), *args])
+
+
 def _counts(out: Path) -> dict[str, int]:
     summary = pd.read_csv(out / "summary.csv", dtype=str)
     part = summary[summary["section"] == "category"]
@@ -40,16 +46,7 @@ def test_offline_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 def test_detected_columns_are_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ledger = tmp_path / "l.csv"
     ledger.write_text("idPayout;Amount;Currency\nPO-2026-0026;250,00;EUR\n")
-    code = main(
-        [
-            "reconcile",
-            str(ledger),
-            "--statuses",
-            str(DATA / "statuses_sample.csv"),
-            "--out",
-            str(tmp_path / "o"),
-        ]
-    )
+    code = offline(ledger, tmp_path / "o")
     assert code == 0
     out = capsys.readouterr().out
     assert "ledger columns found by name: id_payout = 'idPayout', amount = 'Amount'" in out
@@ -61,16 +58,8 @@ def test_ids_file_adds_payouts_the_ledger_lacks(tmp_path: Path) -> None:
     ids.write_text("PO-2026-0033\nNEVER-FETCHED\n")
     out = tmp_path / "o"
     assert (
-        main(
-            [
-                *SAMPLE,
-                "--statuses",
-                str(DATA / "statuses_sample.csv"),
-                "--ids",
-                str(ids),
-                "--out",
-                str(out),
-            ]
+        offline(
+            DATA / "ledger.csv", out, "--mapping", str(DATA / "mapping.toml"), "--ids", str(ids)
         )
         == 0
     )
@@ -93,16 +82,7 @@ def test_bad_ledgers_exit_2_naming_the_cell(
 ) -> None:
     ledger = tmp_path / "l.csv"
     ledger.write_text(ledger_text)
-    code = main(
-        [
-            "reconcile",
-            str(ledger),
-            "--statuses",
-            str(DATA / "statuses_sample.csv"),
-            "--out",
-            str(tmp_path / "o"),
-        ]
-    )
+    code = offline(ledger, tmp_path / "o")
     assert code == 2
     err = capsys.readouterr().err
     assert message in err and str(ledger) in err
