@@ -43,6 +43,7 @@ from typing import Any, Final, Protocol
 
 from aiohttp import web
 
+from payrecon.aiothread import ServedApp, serve
 from payrecon.errors import (
     APIError,
     CredentialsError,
@@ -170,18 +171,15 @@ class CallbackReceiver:
         self._counts: dict[str, int] = dict.fromkeys(ReceiverStats.__dataclass_fields__, 0)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
+        self._served: ServedApp | None = None
 
     # -- identity --------------------------------------------------------------------------
 
     @property
     def port(self) -> int:
-        if self._port is None:
+        if self._served is None:
             raise RuntimeError("the receiver is not running")
-        return self._port
+        return self._served.port
 
     @property
     def url(self) -> str:
@@ -327,7 +325,7 @@ class CallbackReceiver:
 
     def start(self) -> CallbackReceiver:
         """Start the workers, then listen; returns once the port is open."""
-        if self._loop_thread is not None:
+        if self._served is not None:
             raise RuntimeError("the receiver is already running")
         self._stopping.clear()
         for n in range(self._workers_n):
@@ -340,45 +338,12 @@ class CallbackReceiver:
                 log.info("resuming %d callback(s) recorded but not yet fetched", len(pending))
             for pid in pending:
                 self.submit(pid)
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._serve())
-            except BaseException as exc:
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
-            loop.close()
-
-        self._loop = loop
-        self._loop_thread = threading.Thread(target=run, name="payrecon-callbacks", daemon=True)
-        self._loop_thread.start()
-        ready.wait()
-        if failure:
-            self._loop_thread.join()
-            self._loop_thread = self._loop = None
+        try:
+            self._served = serve(self._app, self.host, self._want_port, name="payrecon-callbacks")
+        except BaseException:
             self._stop_workers()
-            raise failure[0]
+            raise
         return self
-
-    async def _serve(self) -> None:
-        runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self._want_port, backlog=1024)
-        await site.start()
-        server: Any = getattr(site, "_server", None)
-        sockets = getattr(server, "sockets", None) or []
-        self._port = sockets[0].getsockname()[1] if sockets else self._want_port
-        self._runner = runner
 
     def stop(self, *, drain: float = 10.0) -> None:
         """Stop listening, give queued fetches up to ``drain`` seconds, then stop the workers.
@@ -386,14 +351,9 @@ class CallbackReceiver:
         Fetches not done by then are not lost: their callbacks are in the store and are fetched
         when a receiver starts again on it.
         """
-        loop, thread = self._loop, self._loop_thread
-        if loop is not None and thread is not None:
-            if self._runner is not None:
-                asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(timeout=30)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=30)
-        self._loop = self._loop_thread = self._runner = None
-        self._port = None
+        served, self._served = self._served, None
+        if served is not None:
+            served.stop()
         if drain > 0:
             self.wait_idle(drain)
         self._stop_workers()
@@ -415,7 +375,7 @@ class CallbackReceiver:
         self._threads.clear()
 
     def __enter__(self) -> CallbackReceiver:
-        if self._loop_thread is None:
+        if self._served is None:
             self.start()
         return self
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from payrecon.aiothread import ServedApp, serve
 from payrecon.errors import ConfigError
 from payrecon.sandbox.app import SandboxApp
 from payrecon.sandbox.config import Faults, SandboxConfig
@@ -46,30 +47,25 @@ class Sandbox:
         self.faults: Faults = dataclasses.replace(config.faults)
         self.config: SandboxConfig = dataclasses.replace(config, faults=self.faults)
         self._app = SandboxApp(self.config, self.faults)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
+        self._served: ServedApp | None = None
         self._host = "127.0.0.1"
         self._clients: list[Any] = []
 
     def __repr__(self) -> str:
-        state = self.base_url if self._port is not None else "stopped"
+        state = self.base_url if self._served is not None else "stopped"
         return f"<Sandbox {state} merchant={self.merchant_code!r}>"
 
     # ------------------------------------------------------------------ identity
 
     @property
     def base_url(self) -> str:
-        if self._port is None:
-            raise RuntimeError("the sandbox is not running")
-        return f"http://{self._host}:{self._port}"
+        return f"http://{self._host}:{self.port}"
 
     @property
     def port(self) -> int:
-        if self._port is None:
+        if self._served is None:
             raise RuntimeError("the sandbox is not running")
-        return self._port
+        return self._served.port
 
     @property
     def merchant_code(self) -> str:
@@ -83,53 +79,19 @@ class Sandbox:
 
     def start(self, port: int = 0, host: str = "127.0.0.1") -> Sandbox:
         """Serve on ``host:port`` (0: a free port) from a daemon thread; returns once listening."""
-        if self._thread is not None:
+        if self._served is not None:
             raise RuntimeError("the sandbox is already running")
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._serve(port, host))
-            except BaseException as exc:
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=run, name="payrecon-sandbox", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            self._thread.join()
-            self._thread = self._loop = None
-            raise failure[0]
-        return self
-
-    async def _serve(self, port: int, host: str) -> None:
-        runner = web.AppRunner(
-            self._app.build(),
-            access_log=None,
-            handle_signals=False,
+        self._served = serve(
+            self._app.build,
+            host,
+            port,
+            name="payrecon-sandbox",
             shutdown_timeout=STOP_GRACE,
             max_line_size=self.config.max_header,
             max_field_size=self.config.max_header,
         )
-        await runner.setup()
-        site = web.TCPSite(runner, host, port, backlog=1024)
-        await site.start()
-        server = getattr(site, "_server", None)
-        sockets = getattr(server, "sockets", None) or []
-        self._port = sockets[0].getsockname()[1] if sockets else port
         self._host = host
-        self._runner = runner
+        return self
 
     @staticmethod
     async def _shutdown(runner: web.AppRunner) -> None:
@@ -164,19 +126,12 @@ class Sandbox:
             if callable(close):
                 close()
         self._clients.clear()
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        if self._runner is not None:
-            future = asyncio.run_coroutine_threadsafe(self._shutdown(self._runner), loop)
-            future.result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=30)
-        self._loop = self._thread = self._runner = None
-        self._port = None
+        served, self._served = self._served, None
+        if served is not None:
+            served.stop(self._shutdown)
 
     def __enter__(self) -> Sandbox:
-        if self._thread is None:
+        if self._served is None:
             self.start()
         return self
 
@@ -187,14 +142,7 @@ class Sandbox:
 
     def _on_loop(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on the sandbox's loop (or here when stopped) and return its result."""
-        loop = self._loop
-        if loop is None:
-            return fn()
-
-        async def call() -> T:
-            return fn()
-
-        return asyncio.run_coroutine_threadsafe(call(), loop).result(timeout=30)
+        return fn() if self._served is None else self._served.call(fn)
 
     def client(self, **kw: Any) -> Any:
         """A ``payrecon.client.Client`` for the first merchant; closed when the sandbox stops."""
