@@ -52,14 +52,12 @@ import pyarrow.compute as pc
 from payrecon.amounts import fraction_fits
 from payrecon.categories import CATEGORIES, EXCEPTION_FLAGS, FLAGS, QUIET
 from payrecon.fees import FeeSchedule
-from payrecon.frames import MONEY, MONEY_TYPE, STRING, TIMESTAMP
+from payrecon.frames import MONEY, MONEY_TYPE, STRING, TEXT, TIMESTAMP
 from payrecon.platform import FAILED, PROCESSING, REFUSED, ZERO_DECIMAL_CURRENCIES
 from payrecon.reconciliation import Reconciliation
 
 NOT_FOUND = "not_found"
 ANY_CURRENCY = "*"
-#: Text is ``large_string`` throughout: what pandas' ``string[pyarrow]`` holds, so no copies.
-TEXT = pa.large_string()
 UNKNOWN_CURRENCY = "(unknown)"
 
 Tolerance = Decimal | int | str | Mapping[str, Decimal | int | str] | None

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from payrecon.amounts import MONEY_TYPE
 from payrecon.records import FetchOutcome
+from payrecon.statuses_csv import TEXT as TEXT  # what STRING holds: frames wrap, never copy
 
 MONEY = pd.ArrowDtype(MONEY_TYPE)
 STRING = pd.StringDtype("pyarrow")

@@ -48,7 +48,7 @@ import pyarrow.csv as pacsv
 
 from payrecon.amounts import parse_amounts
 from payrecon.errors import InputError, Problem
-from payrecon.frames import MONEY, MONEY_TYPE, STRING, TIMESTAMP
+from payrecon.frames import MONEY, MONEY_TYPE, STRING, TEXT, TIMESTAMP
 from payrecon.mapping import Mapping, load_mapping, mapping_from_dict, resolve_columns
 
 RAW_PREFIX = "raw."
@@ -330,11 +330,6 @@ def _read_parquet(path: Path) -> tuple[pa.Table, np.ndarray]:
 
 
 # -- building the ledger table -----------------------------------------------------------------
-
-
-#: Text columns are ``large_string``: what pandas' ``string[pyarrow]`` holds, so the frame wraps
-#: the arrays as they are instead of copying them.
-TEXT = pa.large_string()
 
 
 def _text(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:

@@ -26,7 +26,8 @@ CSV_TYPES: dict[str, pa.DataType] = {
     "from_store": pa.bool_(),
 }
 
-#: Text columns: what pandas' ``string[pyarrow]`` holds, so a frame wraps them instead of copying.
+#: Text is ``large_string`` throughout payrecon: what pandas' ``string[pyarrow]`` holds, so a
+#: frame wraps arrow text columns instead of copying them (re-exported by :mod:`payrecon.frames`).
 TEXT = pa.large_string()
 
 

@@ -309,7 +309,7 @@ def detail_from_rows(id_payout: str, rows: pd.DataFrame) -> PayoutDetail | None:
 
     def get(column: str) -> Any:
         value = row.get(column)
-        return None if value is None or value is pd.NA or _missing(value) else value
+        return None if _missing(value) else value
 
     currency = get("platform_currency")
 
