@@ -59,8 +59,13 @@ def _number_pattern(decimal: str, thousands: str | None) -> str:
     return rf"(?:{grouped}|[0-9]+)(?:{d}[0-9]*)?|{d}[0-9]+"
 
 
+#: Currency tokens a cell may carry beside its number (after white space is squeezed out):
+#: a code, a one-character symbol, or a local abbreviation (``Rp``, ``RM``, ``Rs.``, ``S$``).
+CURRENCY_TOKEN = rf"(?:[A-Z]{{3}}|Rp\.?|RP|Rs\.?|RM|US\$|S\$|A\$|HK\$|R\$|[{CURRENCY_SYMBOLS}])"
+
+
 def _cell_pattern(decimal: str, thousands: str | None) -> str:
-    cur = rf"(?:[A-Z]{{3}}|[{CURRENCY_SYMBOLS}])"
+    cur = CURRENCY_TOKEN
     sign = rf"[+{_MINUS}]"
     return (
         rf"^(?P<open>\()?(?P<lead>{sign})?(?P<cur1>{cur})?(?P<lead2>{sign})?"
@@ -205,6 +210,20 @@ def parse_amounts(
     return money, problems
 
 
+def currency_tokens(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The currency token written beside each amount (``€``, ``Rp``, ``EUR``), or null."""
+    text = _as_text(values)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    squeezed = pc.replace_substring_regex(text, _WS, "")
+    parts = pc.extract_regex(
+        squeezed, rf"^[(+{_MINUS}]*(?P<a>{CURRENCY_TOKEN})?[^A-Za-z]*?(?P<b>{CURRENCY_TOKEN})?\)?$"
+    )
+    a, b = pc.struct_field(parts, "a"), pc.struct_field(parts, "b")
+    token = pc.if_else(pc.fill_null(pc.not_equal(a, ""), False), a, b)
+    return pc.if_else(pc.fill_null(pc.equal(token, ""), True), pa.scalar(None, pa.string()), token)
+
+
 def at_currency_scale(value: Decimal, currency: str | None) -> Decimal:
     """``value`` with its currency's decimals when that loses nothing (``12.50`` EUR, ``10000``
     IDR, from ``12.50000000`` and ``10000.00000000``), else with every significant digit."""
@@ -272,8 +291,10 @@ def parse_amount(text: str, *, decimal: str = ".", thousands: str | None = None)
 
 __all__ = [
     "CURRENCY_SYMBOLS",
+    "CURRENCY_TOKEN",
     "MONEY_TYPE",
     "at_currency_scale",
+    "currency_tokens",
     "fraction_fits",
     "int64_units",
     "parse_amount",

@@ -11,6 +11,7 @@ from typing import Final
 #: The categories of ``interface.md``, in the order in which the first that applies wins.
 CATEGORIES: Final = (
     "duplicate_in_ledger",
+    "no_payout_id",
     "missing_on_platform",
     "fetch_error",
     "missing_in_ledger",
@@ -35,6 +36,11 @@ QUIET: Final = ("matched", "pending")
 ADVICE: Final[dict[str, str]] = {
     "duplicate_in_ledger": (
         "The same payout is booked more than once: keep one booking, reverse the others."
+    ),
+    "no_payout_id": (
+        "The ledger booked money with no payout id (a bank charge, a transfer, a payout booked "
+        "by hand): add the id, or exclude such rows with [rows] keep; suggestions.csv may name "
+        "the payout it is."
     ),
     "missing_on_platform": (
         "The platform has no such payout (410 Gone): check the id; if it was never sent, "

@@ -11,6 +11,8 @@ The rules (``interface.md`` fixes the words and their order; the rest is documen
   (and per ``ids`` entry) that no ledger row names, in statuses order.
 * ``duplicate_in_ledger``: the id is on more than one ledger row; every such row gets it, and the
   platform payout counts once in the sums.
+* ``no_payout_id``: a ledger row with money and a blank id (a bank charge, a transfer booked by
+  hand). Nothing is fetched for it and no other check applies.
 * ``missing_on_platform``: the fetch said ``not_found`` (410 Gone).
 * ``fetch_error``: any other fetch error (``invalid_id``, ``timeout``, ...), or a ledger id (or an
   ``ids`` entry) the statuses table does not hold at all: flagged ``not_fetched``.
@@ -394,7 +396,9 @@ def reconcile(
 
     in_ledger = np.zeros(total, dtype=bool)
     in_ledger[:n] = True
-    found = _np(take_idx.is_valid())
+    no_id = np.zeros(total, dtype=bool)  # ledger money with no payout id: nothing to look up
+    no_id[:n] = _np(pc.equal(l_id, ""), missing=True)
+    found = _np(take_idx.is_valid()) & ~no_id
     no_error = _np(pc.equal(p_error, ""), missing=True)
     fetched_ok = found & no_error
     both = in_ledger & fetched_ok
@@ -403,13 +407,13 @@ def reconcile(
     dup = np.zeros(total, dtype=bool)
     first_of_id = np.ones(total, dtype=bool)
     if n:
-        dup[:n] = match.ledger_count[lc] > 1
+        dup[:n] = (match.ledger_count[lc] > 1) & ~no_id[:n]
         seen_before = np.maximum.accumulate(np.concatenate(([-1], lc[:-1])))
         first_of_id[:n] = lc > seen_before
 
     gone = _np(pc.equal(p_error, NOT_FOUND))
     missing_on_platform = found & gone
-    not_fetched = ~found
+    not_fetched = ~found & ~no_id
     fetch_error = not_fetched | (found & ~no_error & ~gone)
     missing_in_ledger = ~in_ledger & fetched_ok
 
@@ -444,6 +448,7 @@ def reconcile(
 
     conds = [
         dup,
+        no_id,
         missing_on_platform,
         fetch_error,
         missing_in_ledger,
@@ -509,9 +514,12 @@ def reconcile(
         | precision_bad
         | test_payment
     )
+    aside = info.get("set_aside")
+    aside_counts: dict[str, int] = aside.counts() if hasattr(aside, "counts") else {}
     with ThreadPoolExecutor(max_workers=1) as pool:  # the sums beside the frames
         summing = pool.submit(
-            _summary, code, rows_arrow, key_currency, fetched_ok & first_of_id, in_ledger
+            _summary, code, rows_arrow, key_currency, fetched_ok & first_of_id, in_ledger,
+            aside_counts,
         )
         table = pa.table({name: rows_arrow[name] for name in ROW_COLUMNS})
         rows = _rows_frame(table)
@@ -533,6 +541,7 @@ def reconcile(
         period=period,
         tolerances={"amount": _tolerance_repr(tolerance), "fee": _tolerance_repr(fee_tolerance)},
         fee_schedule=fee_schedule is not None,
+        **({"set_aside": aside.frame()} if hasattr(aside, "frame") else {}),
     )
 
 
@@ -577,11 +586,20 @@ def _summary(
     key_currency: pa.Array,
     platform_once: np.ndarray,
     in_ledger: np.ndarray,
+    set_aside: Mapping[str, int],
 ) -> pd.DataFrame:
-    """Counts per category (all of them, in order), then exact sums per currency."""
+    """Counts per category (all of them, in order), rows set aside by reason and the rows
+    conservation (read = ledger + set aside), then exact sums per currency."""
     counts = np.bincount(code.astype(np.int64), minlength=len(CATEGORIES))
     records: list[dict[str, Any]] = [
         {"section": "category", "key": c, "count": int(counts[i])} for i, c in enumerate(CATEGORIES)
+    ]
+    records += [{"section": "set_aside", "key": k, "count": v} for k, v in set_aside.items()]
+    n_ledger, n_aside = int(in_ledger.sum()), sum(set_aside.values())
+    records += [
+        {"section": "rows", "key": "read", "count": n_ledger + n_aside},
+        {"section": "rows", "key": "ledger", "count": n_ledger},
+        {"section": "rows", "key": "set_aside", "count": n_aside},
     ]
     # Masked keys instead of filtered tables: rows of the other side group under a null key
     # (dropped below), and the money columns are already null where a side has no value.

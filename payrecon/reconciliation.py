@@ -33,7 +33,11 @@ class Reconciliation:
         ``section == "currency"``: per currency (``key``) the exact sums ``ledger_amount``,
         ``platform_amount``, ``amount_difference`` (ledger - platform), ``ledger_fee``,
         ``platform_fee``, ``fee_difference``, and ``count`` of rows. A payout that several ledger
-        rows name counts once on the platform side.
+        rows name counts once on the platform side. ``section == "set_aside"``: rows of the file
+        set aside by reason (``key``); ``section == "rows"``: ``read`` = ``ledger`` + ``set_aside``.
+    set_aside
+        The rows of the ledger file that are not ledger rows: ``source_row``, ``reason``, ``line``
+        (see :mod:`payrecon.ledger`); empty for a ledger table made by hand.
     exceptions
         The rows that need a person (see :mod:`payrecon.compare`).
     ledger_source, base_url, generated_at, period, tolerances, fee_schedule
@@ -49,6 +53,7 @@ class Reconciliation:
     period: tuple[pd.Timestamp, pd.Timestamp] | None = None
     tolerances: dict[str, Any] = field(default_factory=dict)
     fee_schedule: bool = False
+    set_aside: pd.DataFrame = field(default_factory=lambda: _no_rows_set_aside())
 
     def explain(self, id_payout: str, *, store: Any = None, client: Any = None) -> Any:
         """One payout's story: its detail (fetched fresh with ``client``, else the ``store``'s),
@@ -81,14 +86,33 @@ class Reconciliation:
         part = self.summary[self.summary["section"] == "currency"].drop(columns="section")
         return part.rename(columns={"key": "currency"}).set_index("currency")
 
+    @property
+    def set_aside_counts(self) -> dict[str, int]:
+        """Rows of the ledger file set aside, by reason."""
+        part = self.summary[self.summary["section"] == "set_aside"]
+        return {str(k): int(v) for k, v in zip(part["key"], part["count"], strict=True)}
+
+    def rows_line(self) -> str:
+        """The conservation line: rows read = ledger rows + set aside (by reason)."""
+        aside = self.set_aside_counts
+        n_aside = sum(aside.values())
+        n_ledger = int(self.rows["source_row"].notna().sum())
+        why = ", ".join(f"{k} {v:,}" for k, v in aside.items())
+        return (
+            f"rows read {n_ledger + n_aside:,} = ledger rows {n_ledger:,} + set aside {n_aside:,}"
+            + (f" ({why})" if why else "")
+        )
+
     def to_csv(self, directory: str | Path) -> dict[str, Path]:
-        """Write ``rows.csv``, ``summary.csv`` and ``exceptions.csv`` into ``directory``."""
+        """Write ``rows.csv``, ``summary.csv``, ``exceptions.csv`` and ``set_aside.csv`` into
+        ``directory``."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         return {
             "rows": write_csv(self.rows, out / "rows.csv"),
             "summary": write_csv(self.summary, out / "summary.csv"),
             "exceptions": write_csv(self.exceptions, out / "exceptions.csv"),
+            "set_aside": write_csv(self.set_aside, out / "set_aside.csv"),
         }
 
     def to_html(self, path: str | Path, *, max_exceptions: int = 500) -> Path:
@@ -143,6 +167,7 @@ class Reconciliation:
             f"reconciled {n_ledger:,} ledger rows and {len(self.rows) - n_ledger:,} platform-only "
             f"payouts: {len(self.exceptions):,} need a person"
         ]
+        lines.append(f"  {self.rows_line()}")
         lines += [f"  {c:<20} {n:>12,}" for c, n in counts.items() if n]
         table = frame_to_text_table(self.summary[self.summary["section"] == "currency"]).to_pylist()
         if table:
@@ -165,6 +190,16 @@ class Reconciliation:
     def __repr__(self) -> str:
         nonzero = ", ".join(f"{k}={v}" for k, v in self.counts.items() if v)
         return f"<Reconciliation {len(self.rows)} rows: {nonzero}>"
+
+
+def _no_rows_set_aside() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "source_row": pd.Series([], dtype="int64"),
+            "reason": pd.Series([], dtype="string[pyarrow]"),
+            "line": pd.Series([], dtype="string[pyarrow]"),
+        }
+    )
 
 
 __all__ = ["Reconciliation", "frame_to_text_table", "money_text", "write_csv"]

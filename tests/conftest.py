@@ -22,6 +22,7 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 #: data/ledger.csv reconciled against data/statuses_sample.csv: rows per category.
 SAMPLE_COUNTS = {
     "duplicate_in_ledger": 2,
+    "no_payout_id": 0,
     "missing_on_platform": 1,
     "fetch_error": 1,
     "missing_in_ledger": 3,
