@@ -49,11 +49,6 @@ COMMON_NAMES: dict[str, tuple[str, ...]] = {
         "reference",
         "referenz",
         "referensi",
-        "num",
-        "docno",
-        "documentno",
-        "documentnumber",
-        "belegnummer",
         "id",
     ),
     "amount": (
@@ -89,6 +84,8 @@ COMMON_NAMES: dict[str, tuple[str, ...]] = {
         "curr",
         "währung",
         "waehrung",
+        "währg",
+        "waehrg",
         "matauang",
         "devise",
         "moneda",
@@ -402,6 +399,9 @@ def _pattern_problem(pattern: object) -> str | None:
     return None
 
 
+_AMOUNT_PREFIXES = ("amount", "betrag", "jumlah", "montant", "importe", "sotien")
+
+
 def _names(role: str) -> list[str]:
     return [_norm(n) for n in COMMON_NAMES[role]]
 
@@ -431,6 +431,12 @@ def detect_columns(header: Iterable[str]) -> dict[str, str]:
         if i is not None:
             found[role] = names[i]
             taken.add(i)
+    if "amount" not in found:
+        # "Amount in Currency", "Betrag in BW", "Jumlah (Rp)": a money word heading the name.
+        for i, v in enumerate(norms):
+            if i not in taken and any(v.startswith(p) for p in _AMOUNT_PREFIXES):
+                found["amount"], _ = names[i], taken.add(i)
+                break
     if "amount" not in found:
         for role in ("debit", "credit"):
             i = find(role)

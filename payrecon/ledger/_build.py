@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -85,7 +85,12 @@ class SetAside:
 
 def resolve(src: Source, m: Mapping, *, file: str) -> Mapping:
     """The mapping's columns matched to the header (names compared trimmed, any case), or found
-    by common names, and the id column by content when no name says."""
+    by common names, and the id column by content when no name says.
+
+    A mapping that names no currency column still gets one found by name (``Currency``,
+    ``Währung``, ``Mata Uang``): without it no currency is compared, which is never what a
+    mapping that merely left it out meant.
+    """
     header = list(src.layout.header)
     if m.columns:
         cols: dict[str, str] = {}
@@ -106,12 +111,20 @@ def resolve(src: Source, m: Mapping, *, file: str) -> Mapping:
                 + _header_hint(src),
                 missing,
             )
+        if "currency" not in cols and m.currency is None:
+            guess = detect_columns(header).get("currency")
+            if guess is not None and guess not in cols.values():
+                cols["currency"] = guess
         return m.with_columns(cols, detected=False)
     found = detect_columns(header)
-    if "id_payout" not in found:
+    pattern = m.id_pattern
+    if "id_payout" in found:
+        if pattern is None:
+            pattern = _inferred_pattern(src.table, found["id_payout"])
+    else:
         guess = _id_by_content(src.table, exclude=set(found.values()))
         if guess is not None:
-            found["id_payout"] = guess
+            found["id_payout"], pattern = guess[0], pattern or guess[1]
     absent = [r for r in REQUIRED_ROLES if r not in found]
     if "amount" in absent and any(r in found for r in ("debit", "credit")):
         absent.remove("amount")
@@ -122,7 +135,77 @@ def resolve(src: Source, m: Mapping, *, file: str) -> Mapping:
             "file's [columns] (payrecon inspect --write-mapping writes one to edit)"
             + _header_hint(src)
         )
-    return m.with_columns(found, detected=True)
+    return replace(m.with_columns(found, detected=True), id_pattern=pattern)
+
+
+#: A payout-id-like token's prefix: letters and a separator, digits to follow (``PO-2024-...``).
+_PREFIX = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,8}[-_])(?=[A-Za-z0-9_-]*\d)")
+
+
+def _cells(table: pa.Table, name: str) -> list[str]:
+    return [v.strip() for v in text(table[name].slice(0, 2000)).to_pylist() if v and v.strip()]
+
+
+def _shared_prefix(values: list[str]) -> tuple[str, float] | None:
+    """The token prefix most cells carry, and the share of cells that carry it."""
+    counts: Counter[str] = Counter()
+    for v in values:
+        counts.update({m.group(1) for m in _PREFIX.finditer(v)})
+    if not counts or not values:
+        return None
+    prefix, n = counts.most_common(1)[0]
+    return prefix, n / len(values)
+
+
+def _pattern_for(prefix: str) -> str:
+    return re.escape(prefix) + "[A-Za-z0-9_-]+"
+
+
+def _inferred_pattern(table: pa.Table, name: str) -> str | None:
+    """An ``id_pattern`` for a named id column that mixes payout ids with other text (a bank's
+    reference field, QuickBooks' ``Num`` with cheque numbers): most cells share a prefix."""
+    values = _cells(table, name)
+    shared = _shared_prefix(values)
+    if shared is None:
+        return None
+    prefix, share = shared
+    dirty = any(not ID_RULE.fullmatch(v) for v in values)
+    # Only where some cells are not ids at all: a clean column (``PO-1``, ``12345``) keeps every
+    # id as written, whatever most of them start with.
+    return _pattern_for(prefix) if dirty and share >= 0.3 else None
+
+
+def _id_by_content(table: pa.Table, *, exclude: set[str]) -> tuple[str, str | None] | None:
+    """The column that holds payout ids, by content: first one whose cells mostly carry tokens
+    with one prefix (``PO-...`` in a purpose field: the pattern comes along), else one whose
+    values look like ids (nearly all obey the platform's id rule, distinct, letters and digits
+    mixed: amounts and dates break the rule on ``.``, row counters have no letters)."""
+    best_prefix: tuple[float, str, str] | None = None
+    best_clean: tuple[float, str] | None = None
+    for name in table.column_names:
+        if name in exclude:
+            continue
+        values = _cells(table, name)
+        if len(values) < 2:
+            continue
+        shared = _shared_prefix(values)
+        if shared is not None and shared[1] >= 0.3:
+            if best_prefix is None or shared[1] > best_prefix[0]:
+                best_prefix = (shared[1], name, _pattern_for(shared[0]))
+        ok = [v for v in values if ID_RULE.fullmatch(v)]
+        share = len(ok) / len(values)
+        distinct = len(set(ok)) / max(len(ok), 1)
+        mixed = sum(1 for v in ok if re.search(r"[A-Za-z]", v) and re.search(r"\d", v))
+        if share >= 0.8 and distinct >= 0.9 and mixed * 2 >= len(ok):
+            if best_clean is None or share * distinct > best_clean[0]:
+                best_clean = (share * distinct, name)
+    if best_prefix is not None:
+        prefix_share, name, pattern = best_prefix
+        values = _cells(table, name)
+        if all(ID_RULE.fullmatch(v) for v in values):
+            return name, None  # clean ids: each is taken as written (see _inferred_pattern)
+        return name, pattern
+    return (best_clean[1], None) if best_clean else None
 
 
 def _header_hint(src: Source) -> str:
@@ -136,27 +219,6 @@ def _match_name(header: list[str], name: str) -> str | None:
         return name
     folded = name.strip().casefold()
     return next((h for h in header if h.strip().casefold() == folded), None)
-
-
-def _id_by_content(table: pa.Table, *, exclude: set[str]) -> str | None:
-    """The column whose values look most like payout ids: nearly all obey the platform's id rule,
-    nearly all distinct, letters and digits mixed (amounts and dates break the rule on ``.``)."""
-    best: tuple[float, str] | None = None
-    sample = table.slice(0, 2000)
-    for name in sample.column_names:
-        if name in exclude:
-            continue
-        values = [v.strip() for v in text(sample[name]).to_pylist() if v and v.strip()]
-        if len(values) < 2:
-            continue
-        ok = [v for v in values if ID_RULE.fullmatch(v)]
-        share = len(ok) / len(values)
-        distinct = len(set(ok)) / max(len(ok), 1)
-        mixed = sum(1 for v in ok if re.search(r"[A-Za-z]", v) and re.search(r"\d", v))
-        score = share * distinct * (1.0 if mixed * 2 >= len(ok) else 0.5)
-        if share >= 0.8 and distinct >= 0.9 and (best is None or score > best[0]):
-            best = (score, name)
-    return best[1] if best else None
 
 
 # -- the table ----------------------------------------------------------------------------------

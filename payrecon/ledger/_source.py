@@ -87,7 +87,12 @@ def _first_lines(data: bytes, limit: int) -> list[tuple[int, str]]:
     lines = head.split("\n")
     if len(data) > limit:
         lines = lines[:-1]  # the last one may be cut short
-    return [(i, ln.rstrip("\r")) for i, ln in enumerate(lines, start=1) if ln.strip()]
+    return [(i, ln.rstrip("\r")) for i, ln in enumerate(lines, start=1) if not _empty(ln)]
+
+
+def _empty(line: str) -> bool:
+    """Blank, or only quotes and delimiters (``""``, ``;;;``): a row of empty cells, not a row."""
+    return not line.strip().strip("\"';,\t|").strip()
 
 
 def _read_csv(path: Path, m: Mapping) -> Source:
