@@ -309,6 +309,10 @@ def main() -> None:
         when = ANCHOR - timedelta(days=2 + 5 * i)
         line = booking(when, bad_id, "Payout (typed by hand)", Decimal(50), Decimal("1.05"), "USD")
         rows.append((when, line))
+    for i, (cur, charge) in enumerate([("EUR", Decimal("12.50")), ("USD", Decimal("9.00"))]):
+        # the bank's own charges, booked on the payout account with no payout id: no_payout_id
+        when = ANCHOR - timedelta(days=6 + 9 * i)
+        rows.append((when, booking(when, "", "Bank charge", charge, Decimal(0), cur)))
     rows.sort(key=lambda r: r[0])
     with (HERE / "demo_ledger.csv").open("w", newline="", encoding="utf-8") as fh:
         fh.write(
@@ -328,6 +332,9 @@ def main() -> None:
         )
         for _, line in rows:
             w.writerow(line)
+        # What bookkeeping exports put under the rows: the reader sets these aside, with reasons.
+        w.writerow(["", "", "Total", "", "", "", ""])
+        fh.write("\nExported by LedgerPro 7.2\n")
 
     print(f"{len(payouts)} payouts ({len(tests)} test), {len(rows)} ledger rows")
     for name, chosen in plan.items():

@@ -175,6 +175,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", type=Path, default=Path("payrecon.db"))
     p.set_defaults(func=_cmd_show)
 
+    p = sub.add_parser(
+        "inspect",
+        help="what the reader detects in a ledger export, and the mapping it used",
+        description="Print what payrecon detects in LEDGER (header line, columns, encoding, "
+        "delimiter, decimal mark, date order, sign, rows set aside by reason); with "
+        "--write-mapping, write it as a mapping to edit and pass back with --mapping. "
+        "Needs no credentials and sends nothing anywhere.",
+    )
+    p.add_argument("ledger", type=Path, help="the ledger export (.csv, .txt, .xlsx, .parquet)")
+    p.add_argument("--mapping", type=Path, help="a mapping to read it with (default: detect)")
+    p.add_argument(
+        "--write-mapping", type=Path, metavar="FILE", help="write the detection as a mapping"
+    )
+    p.add_argument(
+        "--set-aside", action="store_true", help="also list every row set aside with its reason"
+    )
+    p.set_defaults(func=_cmd_inspect)
+
     p = sub.add_parser("demo", help="the whole job on the embedded sandbox and sample data")
     p.add_argument("--out", type=Path, default=Path("reports/demo"))
     p.set_defaults(func=_cmd_demo)
@@ -268,17 +286,14 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     from payrecon.fees import FeeSchedule
     from payrecon.frames import read_statuses
     from payrecon.ledger import ledger_info, read_ledger
+    from payrecon.ledger.inspect import detection_lines
 
     tolerance = _tolerance(args.tolerance)
     schedule = FeeSchedule.load(args.fee_schedule) if args.fee_schedule else None
     out = dated_folder(args.out) if args.dated else args.out
     ledger = read_ledger(args.ledger, args.mapping)
-    info = ledger_info(ledger)
-    if info.get("detected"):
-        used = ", ".join(f"{role} = {col!r}" for role, col in info["columns"].items())
-        print(f"ledger columns found by name: {used}")
-    if args.mapping is None and info.get("decimal") == ",":
-        print("ledger amounts read with a decimal comma")
+    for line in detection_lines(ledger_info(ledger)):
+        print(line, file=sys.stderr)
     extra_ids: list[str] | None = None
     if args.ids is not None:
         from payrecon.ids import read_ids
@@ -309,7 +324,8 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
             )
             if args.include_known and store is not None:
                 extra_ids = [*(extra_ids or []), *store.known_ids()]
-            wanted = list(dict.fromkeys([*ledger["id_payout"].tolist(), *(extra_ids or [])]))
+            named = [i for i in ledger["id_payout"].tolist() if i]  # no id: nothing to fetch
+            wanted = list(dict.fromkeys([*named, *(extra_ids or [])]))
             try:
                 statuses = client.fetch_statuses(
                     wanted,
@@ -433,6 +449,29 @@ def _cmd_callbacks(args: argparse.Namespace) -> int:
         f"{stats.fetched} payout(s) fetched, {stats.fetch_failures} fetch(es) failed",
         file=sys.stderr,
     )
+    return EXIT_OK
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    """Describe the ledger as read; write the mapping when asked (never over an existing file)."""
+    from payrecon.ledger import ledger_info, read_ledger, set_aside
+    from payrecon.ledger.inspect import describe, mapping_toml
+
+    target = args.write_mapping
+    if target is not None and target.exists():
+        raise InputError(f"--write-mapping: {target} exists; name a new file")
+    ledger = read_ledger(args.ledger, mapping=args.mapping)
+    info = ledger_info(ledger)
+    print(describe(info, len(ledger)))
+    if args.set_aside:
+        for rec in set_aside(ledger).itertuples(index=False):
+            print(f"  line {rec.source_row:>6}  {rec.reason:<16} {str(rec.line)[:100]}")
+    if target is not None:
+        try:
+            target.write_text(mapping_toml(info), encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"--write-mapping: cannot write {target}: {exc.strerror}") from None
+        print(f"wrote {target}: edit it, then pass it with --mapping")
     return EXIT_OK
 
 

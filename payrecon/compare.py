@@ -514,11 +514,20 @@ def reconcile(
         | precision_bad
         | test_payment
     )
+    from payrecon.ledger import SetAside  # the reader's record of the rows it set aside
+
     aside = info.get("set_aside")
-    aside_counts: dict[str, int] = aside.counts() if hasattr(aside, "counts") else {}
+    if not isinstance(aside, SetAside):
+        aside = SetAside((), (), ())
+    aside_counts = aside.counts()
     with ThreadPoolExecutor(max_workers=1) as pool:  # the sums beside the frames
         summing = pool.submit(
-            _summary, code, rows_arrow, key_currency, fetched_ok & first_of_id, in_ledger,
+            _summary,
+            code,
+            rows_arrow,
+            key_currency,
+            fetched_ok & first_of_id,
+            in_ledger,
             aside_counts,
         )
         table = pa.table({name: rows_arrow[name] for name in ROW_COLUMNS})
@@ -541,7 +550,7 @@ def reconcile(
         period=period,
         tolerances={"amount": _tolerance_repr(tolerance), "fee": _tolerance_repr(fee_tolerance)},
         fee_schedule=fee_schedule is not None,
-        **({"set_aside": aside.frame()} if hasattr(aside, "frame") else {}),
+        set_aside=aside.frame(),
     )
 
 

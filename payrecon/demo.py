@@ -12,7 +12,8 @@ credentials and no network but loopback:
 3. read the messy ledger export ``data/demo_ledger.csv`` with ``data/demo_mapping.toml``, fetch the
    status of every id it names plus the platform's own list ``data/demo_ids.txt``, and reconcile
    against the contract's ``data/fee_schedule.toml``: every category of the interface shows up;
-4. write ``report.html``, ``report.xlsx``, ``rows.csv``, ``summary.csv`` and ``exceptions.csv``.
+4. write ``report.html``, ``report.xlsx``, ``rows.csv``, ``summary.csv``, ``exceptions.csv`` and
+   ``set_aside.csv``.
 
 The data set is made by ``data/make_demo_data.py`` (deterministic; rerun to regenerate).
 """

@@ -2,9 +2,9 @@
 
 A mapping comes from a TOML file (``interface.md`` fixes its four tables, ``[columns]``,
 ``[parse]``, ``[rows]`` and ``[status_map]``) or, when there is none, from the ledger's own header
-by common names in several languages (:func:`detect_columns`). Either way the result is one frozen :class:`Mapping`, so the reader
-never has to ask where a setting came from; ``detected`` says whether columns were guessed, so the
-command can show which ones it used.
+by common names in several languages (:func:`detect_columns`). Either way the result is one
+frozen :class:`Mapping`, so the reader never has to ask where a setting came from; ``detected``
+says whether columns were guessed, so the command can show which ones it used.
 
 Unknown keys are errors, not silently ignored: a typo such as ``thousand = "."`` would otherwise
 change every amount without a word.
@@ -153,9 +153,12 @@ _PARSE_KEYS = {
 }
 
 
-#: A currency named in a header: ``Amount (EUR)``, ``Betrag (€)``, ``Amount EUR``, ``Betrag in EUR``.
-_HEADER_CURRENCY = re.compile(r"^(?P<name>.*?)[\s_]*(?:\((?P<p>[^()]{1,4})\)|\[(?P<b>[^\[\]]{1,4})\]|"
-                              r"(?:\s+in)?\s+(?P<c>[A-Z]{3}))\s*$")
+#: A currency named in a header: ``Amount (EUR)``, ``Betrag (€)``, ``Amount EUR``,
+#: ``Betrag in EUR``.
+_HEADER_CURRENCY = re.compile(
+    r"^(?P<name>.*?)[\s_]*(?:\((?P<p>[^()]{1,4})\)|\[(?P<b>[^\[\]]{1,4})\]|"
+    r"(?:\s+in)?\s+(?P<c>[A-Z]{3}))\s*$"
+)
 
 
 def _norm(name: str) -> str:
@@ -353,7 +356,11 @@ def mapping_from_dict(doc: MappingABC[str, Any], *, source: str = "<dict>") -> M
         else:
             for col, values in rows["keep"].items():
                 vals = [values] if isinstance(values, str) else values
-                if not isinstance(vals, list) or not vals or not all(isinstance(v, str) for v in vals):
+                if (
+                    not isinstance(vals, list)
+                    or not vals
+                    or not all(isinstance(v, str) for v in vals)
+                ):
                     bad(f"rows.keep.{col}", "must be a list of the values that mark payout rows")
                 else:
                     keep[str(col)] = tuple(vals)
@@ -414,7 +421,8 @@ def detect_columns(header: Iterable[str]) -> dict[str, str]:
     column is found.
     """
     names = [str(h) for h in header]
-    norms = [_norm(split_header_currency(n)[0]) for n in names]
+    # "Währung.1": the reader's name for a header's second "Währung" is still a "Währung".
+    norms = [_norm(split_header_currency(re.sub(r"\.\d+$", "", n))[0]) for n in names]
     found: dict[str, str] = {}
     taken: set[int] = set()
 
@@ -435,7 +443,8 @@ def detect_columns(header: Iterable[str]) -> dict[str, str]:
         # "Amount in Currency", "Betrag in BW", "Jumlah (Rp)": a money word heading the name.
         for i, v in enumerate(norms):
             if i not in taken and any(v.startswith(p) for p in _AMOUNT_PREFIXES):
-                found["amount"], _ = names[i], taken.add(i)
+                found["amount"] = names[i]
+                taken.add(i)
                 break
     if "amount" not in found:
         for role in ("debit", "credit"):

@@ -29,7 +29,7 @@ def test_demo_command_writes_the_report_with_every_category(tmp_path: Path) -> N
     )
     assert proc.returncode == 0, proc.stderr
     assert {p.name for p in out.iterdir()} >= {
-        "report.html", "report.xlsx", "rows.csv", "summary.csv", "exceptions.csv",
+        "report.html", "report.xlsx", "rows.csv", "summary.csv", "exceptions.csv", "set_aside.csv",
     }  # fmt: skip
     lines = proc.stdout.strip().splitlines()
     assert str((out / "report.html").resolve()) in proc.stdout  # it says where
@@ -44,8 +44,18 @@ def test_demo_command_writes_the_report_with_every_category(tmp_path: Path) -> N
     assert live["platform_status"].tolist() == ["SUCCESS", "SUCCESS", "FAILED", "PROCESSING"]
     assert "callbacks received" in proc.stdout and "3 callbacks received" in proc.stdout
     # every ledger row is there once
-    ledger_lines = (ROOT / "data" / "demo_ledger.csv").read_text().splitlines()
-    assert (rows["source_row"] != "").sum() == len(ledger_lines) - 2  # title and header
+    # every non-blank line of the ledger is a ledger row, the header, or set aside with its reason
+    text_lines = (ROOT / "data" / "demo_ledger.csv").read_text().splitlines()
+    where = {ln.split(";")[2] if ";" in ln else ln: n for n, ln in enumerate(text_lines, 1)}
+    aside = pd.read_csv(out / "set_aside.csv", dtype=str, keep_default_na=False)
+    assert aside[["source_row", "reason"]].values.tolist() == [
+        ["1", "preamble"],
+        [str(where["Total"]), "total"],
+        [str(where["Exported by LedgerPro 7.2"]), "footer"],
+    ]
+    non_blank = sum(1 for ln in text_lines if ln.strip())
+    assert (rows["source_row"] != "").sum() == non_blank - 1 - len(aside)
+    assert (rows["category"] == "no_payout_id").sum() == 2  # the bank's charges
 
     html = (out / "report.html").read_text()
     assert html.count('src="data:image/png;base64,') == 5 and "<script" not in html

@@ -99,8 +99,12 @@ def resolve(src: Source, m: Mapping, *, file: str) -> Mapping:
             hit = _match_name(header, name)
             if hit is None:
                 missing.append(
-                    Problem(file, src.layout.header_line or None, name,
-                            f"column for {role} not in the ledger's header")
+                    Problem(
+                        file,
+                        src.layout.header_line or None,
+                        name,
+                        f"column for {role} not in the ledger's header",
+                    )
                 )
             else:
                 cols[role] = hit
@@ -122,9 +126,9 @@ def resolve(src: Source, m: Mapping, *, file: str) -> Mapping:
         if pattern is None:
             pattern = _inferred_pattern(src.table, found["id_payout"])
     else:
-        guess = _id_by_content(src.table, exclude=set(found.values()))
-        if guess is not None:
-            found["id_payout"], pattern = guess[0], pattern or guess[1]
+        by_content = _id_by_content(src.table, exclude=set(found.values()))
+        if by_content is not None:
+            found["id_payout"], pattern = by_content[0], pattern or by_content[1]
     absent = [r for r in REQUIRED_ROLES if r not in found]
     if "amount" in absent and any(r in found for r in ("debit", "credit")):
         absent.remove("amount")
@@ -158,7 +162,7 @@ def _shared_prefix(values: list[str]) -> tuple[str, float] | None:
 
 
 def _pattern_for(prefix: str) -> str:
-    return re.escape(prefix) + "[A-Za-z0-9_-]+"
+    return re.escape(prefix).replace("\\-", "-") + "[A-Za-z0-9_-]+"
 
 
 def _inferred_pattern(table: pa.Table, name: str) -> str | None:
@@ -189,18 +193,22 @@ def _id_by_content(table: pa.Table, *, exclude: set[str]) -> tuple[str, str | No
         if len(values) < 2:
             continue
         shared = _shared_prefix(values)
-        if shared is not None and shared[1] >= 0.3:
-            if best_prefix is None or shared[1] > best_prefix[0]:
-                best_prefix = (shared[1], name, _pattern_for(shared[0]))
+        if (
+            shared is not None
+            and shared[1] >= 0.3
+            and (best_prefix is None or shared[1] > best_prefix[0])
+        ):
+            best_prefix = (shared[1], name, _pattern_for(shared[0]))
         ok = [v for v in values if ID_RULE.fullmatch(v)]
         share = len(ok) / len(values)
         distinct = len(set(ok)) / max(len(ok), 1)
         mixed = sum(1 for v in ok if re.search(r"[A-Za-z]", v) and re.search(r"\d", v))
-        if share >= 0.8 and distinct >= 0.9 and mixed * 2 >= len(ok):
-            if best_clean is None or share * distinct > best_clean[0]:
-                best_clean = (share * distinct, name)
+        if (share >= 0.8 and distinct >= 0.9 and mixed * 2 >= len(ok)) and (
+            best_clean is None or share * distinct > best_clean[0]
+        ):
+            best_clean = (share * distinct, name)
     if best_prefix is not None:
-        prefix_share, name, pattern = best_prefix
+        _, name, pattern = best_prefix
         values = _cells(table, name)
         if all(ID_RULE.fullmatch(v) for v in values):
             return name, None  # clean ids: each is taken as written (see _inferred_pattern)
@@ -276,37 +284,52 @@ def build(src: Source, m: Mapping, *, file: str) -> pd.DataFrame:
     wide = src.wide[candidates] if len(src.wide) else src.wide
     for i in np.flatnonzero(wide):
         problems.append(
-            Problem(file, int(rows[i]), None,
-                    f"more fields than the header's {len(src.layout.header)} columns")
+            Problem(
+                file,
+                int(rows[i]),
+                None,
+                f"more fields than the header's {len(src.layout.header)} columns",
+            )
         )
     flip: Callable[[Any], Any] = {"as_is": lambda a: a, "abs": pc.abs, "negate": pc.negate}[sign]
     amount = flip(signed)
     if "fee" in cols:
         fee, bad = parse_amounts(
-            sub[cols["fee"]], column=cols["fee"], file=file, rows=rows, decimal=decimal,
-            thousands=m.thousands, required=False,
+            sub[cols["fee"]],
+            column=cols["fee"],
+            file=file,
+            rows=rows,
+            decimal=decimal,
+            thousands=m.thousands,
+            required=False,
         )
         problems += bad
         fee = flip(fee)
     else:
         fee = pa.nulls(len(rows), MONEY_TYPE)
 
-    currency, bad, facts["currency_from"] = _currency(src, m, sub, candidates, plan, money_roles,
-                                                      rows, file)
+    currency, bad, facts["currency_from"] = _currency(
+        src, m, sub, candidates, plan, money_roles, rows, file
+    )
     problems += bad
 
     if "status" in cols:
         status = _blank_to_null(text(sub[cols["status"]]))
-        status_mapped = _map_words(pc.utf8_upper(pc.utf8_trim_whitespace(status)),
-                                   m.status_lookup())
+        status_mapped = _map_words(
+            pc.utf8_upper(pc.utf8_trim_whitespace(status)), m.status_lookup()
+        )
     else:
         status = status_mapped = pa.nulls(len(rows), TEXT)
 
     if "date" in cols:
         reading = parse_dates(
-            sub[cols["date"]], date_format=m.date_format, dayfirst=m.dayfirst,
+            sub[cols["date"]],
+            date_format=m.date_format,
+            dayfirst=m.dayfirst,
             prefer_dayfirst=decimal == "," or src.layout.delimiter == ";",
-            column=cols["date"], file=file, rows=rows,
+            column=cols["date"],
+            file=file,
+            rows=rows,
         )
         problems += reading.problems
         dates = reading.values
@@ -317,8 +340,11 @@ def build(src: Source, m: Mapping, *, file: str) -> pd.DataFrame:
 
     if problems:
         problems.sort(key=lambda p: p.row or 0)
-        raise InputError(f"{file}: cells that cannot be read; the ledger was not loaded"
-                         + _cell_hint(problems, src), problems)
+        raise InputError(
+            f"{file}: cells that cannot be read; the ledger was not loaded"
+            + _cell_hint(problems, src),
+            problems,
+        )
 
     set_aside = _set_aside(src, reason)
     out: dict[str, Any] = {
@@ -366,14 +392,26 @@ def _money(
 
     def parse(mark: str) -> tuple[pa.Array, list[Problem]]:
         if "amount" in roles:
-            return parse_amounts(sub[m.columns["amount"]], column=m.columns["amount"], file=file,
-                                 rows=rows, decimal=mark, thousands=m.thousands)
+            return parse_amounts(
+                sub[m.columns["amount"]],
+                column=m.columns["amount"],
+                file=file,
+                rows=rows,
+                decimal=mark,
+                thousands=m.thousands,
+            )
         parts, bad = [], []
         for role in ("debit", "credit"):
             if role in roles:
-                got, b = parse_amounts(sub[m.columns[role]], column=m.columns[role], file=file,
-                                       rows=rows, decimal=mark, thousands=m.thousands,
-                                       required=False)
+                got, b = parse_amounts(
+                    sub[m.columns[role]],
+                    column=m.columns[role],
+                    file=file,
+                    rows=rows,
+                    decimal=mark,
+                    thousands=m.thousands,
+                    required=False,
+                )
                 parts.append(got)
                 bad += b
             else:
@@ -384,8 +422,9 @@ def _money(
         for i in np.flatnonzero(both_blank):
             cols = " / ".join(m.columns[r] for r in roles)
             bad.append(Problem(file, int(rows[i]), cols, "amount is blank (debit and credit)"))
-        amount = pc.cast(pc.subtract(pc.coalesce(debit, zero), pc.coalesce(credit, zero)),
-                         MONEY_TYPE)
+        amount = pc.cast(
+            pc.subtract(pc.coalesce(debit, zero), pc.coalesce(credit, zero)), MONEY_TYPE
+        )
         return amount, sorted(bad, key=lambda p: p.row or 0)
 
     amount, bad = parse(decimal)
@@ -448,8 +487,9 @@ def _currency(
             for i, v in enumerate(values):
                 code = currency_of_token(v) if v else ""
                 if code is None:
-                    problems.append(Problem(file, int(rows[i]), name,
-                                            f"not a currency code: {v[:40]!r}"))
+                    problems.append(
+                        Problem(file, int(rows[i]), name, f"not a currency code: {v[:40]!r}")
+                    )
                 mapped.append(code or "")
             cur = pa.array(mapped, TEXT)
         cur = _blank_to_null(cur)
@@ -460,8 +500,9 @@ def _currency(
     for role in money_roles:
         tokens = currency_tokens(sub[m.columns[role]])
         if tokens.null_count < len(tokens):
-            mapped = pa.array([None if t is None else currency_of_token(t)
-                               for t in tokens.to_pylist()], TEXT)
+            mapped = pa.array(
+                [None if t is None else currency_of_token(t) for t in tokens.to_pylist()], TEXT
+            )
             fallbacks.append(("cells", mapped))
     if plan.section_currency is not None:
         sec = [plan.section_currency[i] for i in candidates]
@@ -480,11 +521,15 @@ def _currency(
 
 def _cell_hint(problems: list[Problem], src: Source) -> str:
     if any("more fields" in p.message for p in problems):
-        return (": a row wider than the header often means an unquoted delimiter in a cell, "
-                "or the wrong [parse] delimiter")
+        return (
+            ": a row wider than the header often means an unquoted delimiter in a cell, "
+            "or the wrong [parse] delimiter"
+        )
     if any("not an amount" in p.message for p in problems):
-        return (": if such a row is a total, balance or heading, it has a payout id that makes "
-                "it look like a payout; [rows] keep or id_pattern can exclude it")
+        return (
+            ": if such a row is a total, balance or heading, it has a payout id that makes "
+            "it look like a payout; [rows] keep or id_pattern can exclude it"
+        )
     return ""
 
 

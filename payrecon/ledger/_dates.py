@@ -87,14 +87,21 @@ def parse_dates(
         order = "iso"
         if int(parsed.notna().sum()) < filled:
             best: tuple[int, int, str, pd.Series] | None = None
-            firsts = (True, False) if (dayfirst if dayfirst is not None else prefer_dayfirst) else (
-                False, True)
+            firsts = (
+                (True, False)
+                if (dayfirst if dayfirst is not None else prefer_dayfirst)
+                else (False, True)
+            )
             for rank, (fmts, label) in enumerate(
                 [
-                    (_DAY_FIRST if firsts[0] else _MONTH_FIRST, "day first" if firsts[0] else
-                     "month first"),
-                    (_MONTH_FIRST if firsts[0] else _DAY_FIRST, "month first" if firsts[0] else
-                     "day first"),
+                    (
+                        _DAY_FIRST if firsts[0] else _MONTH_FIRST,
+                        "day first" if firsts[0] else "month first",
+                    ),
+                    (
+                        _MONTH_FIRST if firsts[0] else _DAY_FIRST,
+                        "month first" if firsts[0] else "day first",
+                    ),
                     (_NEUTRAL, "unambiguous"),
                 ]
             ):
@@ -121,8 +128,11 @@ def parse_dates(
             if int(parsed.notna().sum()) < filled:
                 left = parsed.isna() & ~blank
                 parsed.loc[left] = pd.to_datetime(
-                    values[left], format="mixed", dayfirst=bool(dayfirst or prefer_dayfirst),
-                    utc=True, errors="coerce",
+                    values[left],
+                    format="mixed",
+                    dayfirst=bool(dayfirst or prefer_dayfirst),
+                    utc=True,
+                    errors="coerce",
                 )
     bad = parsed.isna() & ~blank
     problems = [

@@ -65,7 +65,7 @@ def decode(data: bytes, *, file: str, encoding: str | None = None) -> Decoded:
     if nul >= 0:
         raise InputError(
             f"{file}: not a text file (a NUL byte at offset {nul}): a ledger is CSV, .xlsx or "
-            ".parquet (UTF-16 text needs its byte-order mark, or [parse] encoding = \"utf-16-le\")"
+            '.parquet (UTF-16 text needs its byte-order mark, or [parse] encoding = "utf-16-le")'
         )
     try:
         data.decode("utf-8")

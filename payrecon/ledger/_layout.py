@@ -90,7 +90,9 @@ def _label_like(cells: Sequence[str]) -> bool:
 
 
 def _known(cells: Sequence[str]) -> int:
-    return sum(1 for c in cells if c.strip() and _norm(split_header_currency(c.strip())[0]) in _KNOWN)
+    return sum(
+        1 for c in cells if c.strip() and _norm(split_header_currency(c.strip())[0]) in _KNOWN
+    )
 
 
 def _width(cells: Sequence[str]) -> int:
@@ -101,7 +103,9 @@ def _width(cells: Sequence[str]) -> int:
     return n
 
 
-def best_header(records: Sequence[tuple[int, list[str]]]) -> tuple[int, tuple[int, int, int]] | None:
+def best_header(
+    records: Sequence[tuple[int, list[str]]],
+) -> tuple[int, tuple[int, int, int]] | None:
     """The index in ``records`` of the likeliest header and its score, or ``None``."""
     best: tuple[int, tuple[int, int, int]] | None = None
     for i, (_, cells) in enumerate(records[:SEARCH_LINES]):
@@ -109,7 +113,7 @@ def best_header(records: Sequence[tuple[int, list[str]]]) -> tuple[int, tuple[in
             continue
         width = len(cells)
         after = records[i + 1 : i + 1 + FOLLOWING]
-        if after:
+        if after and _known(cells) < 2:  # two known names are header enough on their own
             same = sum(1 for _, c in after if len(c) == width or _width(c) == _width(cells))
             if same * 2 < len(after):
                 continue

@@ -132,8 +132,9 @@ def _classify_rest(
     # The last transaction: the last row with an id, or with money and no reason so far.
     money_rows = rest[has_money & (reason[rest] == "")]
     id_rows = np.flatnonzero(has_id)
-    last = max(int(money_rows.max()) if len(money_rows) else -1,
-               int(id_rows.max()) if len(id_rows) else -1)
+    last = max(
+        int(money_rows.max()) if len(money_rows) else -1, int(id_rows.max()) if len(id_rows) else -1
+    )
     for j, rec in enumerate(records):
         i = rest[j]
         if reason[i] or has_money[j]:

@@ -104,9 +104,7 @@ def _read_csv(path: Path, m: Mapping) -> Source:
     dec = decode(raw, file=file, encoding=m.encoding)
     data = dec.data
     top = _first_lines(data, _SAMPLE_BYTES)
-    layout = find_layout_in_lines(
-        top, file=file, delimiter=m.delimiter, header_line=m.header_row
-    )
+    layout = find_layout_in_lines(top, file=file, delimiter=m.delimiter, header_line=m.header_row)
     preamble = tuple((n, t) for n, t in top if n < layout.header_line)
     body_at = _offset_of_line(data, layout.header_line + 1)
     body = data[body_at:]
@@ -134,7 +132,9 @@ def _offset_of_line(data: bytes, line: int) -> int:
     return at
 
 
-def _arrow_body(body: bytes, layout: Layout, header_line: int) -> tuple[pa.Table, np.ndarray] | None:
+def _arrow_body(
+    body: bytes, layout: Layout, header_line: int
+) -> tuple[pa.Table, np.ndarray] | None:
     """The records by arrow, when every one has the header's width; else ``None``."""
     names = list(layout.header)
     has_quotes = b'"' in body
@@ -252,8 +252,11 @@ def _read_excel(path: Path, m: Mapping) -> Source:
         wb.close()
     layout = find_layout_in_rows(sheet, file=file, header_line=m.header_row)
     width = len(layout.header)
-    preamble = tuple((n, "\t".join(c for c in cells if c.strip())) for n, cells in sheet
-                     if n < layout.header_line)
+    preamble = tuple(
+        (n, "\t".join(c for c in cells if c.strip()))
+        for n, cells in sheet
+        if n < layout.header_line
+    )
     below = [(n, cells) for n, cells in sheet if n > layout.header_line]
     wide = np.asarray([any(c.strip() for c in cells[width:]) for _, cells in below], dtype=bool)
     cells = [(c + [""] * width)[:width] for _, c in below]
@@ -280,8 +283,15 @@ def _read_parquet(path: Path) -> Source:
     layout = Layout(0, names, names, "", False, False)
     n = table.num_rows
     return Source(
-        table, np.arange(1, n + 1, dtype=np.int64), np.zeros(n, dtype=bool), (), layout, "",
-        False, "parquet", None,
+        table,
+        np.arange(1, n + 1, dtype=np.int64),
+        np.zeros(n, dtype=bool),
+        (),
+        layout,
+        "",
+        False,
+        "parquet",
+        None,
     )
 
 
