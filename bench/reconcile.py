@@ -19,7 +19,11 @@ Each side runs as its own process, once untimed (cold caches), then alternating 
 datacompy, and each side's peak RSS (``os.wait4`` rusage of that child). The data are generated
 once into ``bench/out/`` (gitignored).
 
-Run: ``.venv/bin/python bench/reconcile.py [--rows 1000000] [--runs 3]``.
+``--against DIR`` adds a third side: the same payrecon command run from another checkout's source
+(``git worktree add /tmp/base <commit>``; its ``payrecon/`` is put first on ``PYTHONPATH``), and
+prints the ratio this tree / that one, so a change's cost is measured beside its baseline.
+
+Run: ``.venv/bin/python bench/reconcile.py [--rows 1000000] [--runs 3] [--against DIR]``.
 """
 
 from __future__ import annotations
@@ -144,10 +148,12 @@ cmp.df2_unq_rows.to_csv(out / "platform_only.csv", index=False)
 CHILD_ENV = {**os.environ, "ARROW_DEFAULT_MEMORY_POOL": "jemalloc"}
 
 
-def run_child(argv: list[str]) -> tuple[float, int]:
+def run_child(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
     """Wall seconds and peak RSS (bytes) of one child process run to completion."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=CHILD_ENV)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or CHILD_ENV
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -165,6 +171,7 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--against", type=Path, help="another checkout to compare payrecon with")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -195,13 +202,17 @@ def main() -> None:
             str(OUT / "datacompy"),
         ],
     }
-    for argv in sides.values():  # one untimed run each: the first pays for cold caches
-        run_child(argv)
+    envs: dict[str, dict[str, str] | None] = {k: None for k in sides}
+    if args.against is not None:
+        sides["baseline"] = [*sides["payrecon"][:-1], str(OUT / "baseline")]
+        envs["baseline"] = {**CHILD_ENV, "PYTHONPATH": str(args.against.resolve())}
+    for name, argv in sides.items():  # one untimed run each: the first pays for cold caches
+        run_child(argv, envs[name])
     times: dict[str, list[float]] = {k: [] for k in sides}
     peaks: dict[str, list[int]] = {k: [] for k in sides}
     for i in range(args.runs):
         for name, argv in sides.items():  # alternate A B A B
-            secs, rss = run_child(argv)
+            secs, rss = run_child(argv, envs[name])
             times[name].append(secs)
             peaks[name].append(rss)
             print(
@@ -219,6 +230,12 @@ def main() -> None:
         f"  ratio payrecon / datacompy: {med['payrecon'] / med['datacompy']:.2f} "
         f"(target <= 0.50, must be <= 1.00)"
     )
+    if "baseline" in med:
+        ratios = [a / b for a, b in zip(times["payrecon"], times["baseline"], strict=True)]
+        print(
+            f"  ratio payrecon / baseline ({args.against}): {med['payrecon'] / med['baseline']:.3f}"
+            f" (pairs: {', '.join(f'{r:.3f}' for r in ratios)})"
+        )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ class Reconciliation:
         One row per ledger row, then one per platform payout no ledger row names
         (columns: :data:`payrecon.compare.ROW_COLUMNS`).
     summary
-        ``section == "category"``: one row per category with its ``count`` (all ten, in order);
+        ``section == "category"``: one row per category with its ``count`` (all of them, in order);
         ``section == "currency"``: per currency (``key``) the exact sums ``ledger_amount``,
         ``platform_amount``, ``amount_difference`` (ledger - platform), ``ledger_fee``,
         ``platform_fee``, ``fee_difference``, and ``count`` of rows. A payout that several ledger
