@@ -263,9 +263,12 @@ def currency_of_token(token: str) -> str | None:
     return None
 
 
+KNOWN: Final = ISO_4217 | CRYPTO
+
+
 def known_codes() -> frozenset[str]:
     """The codes accepted in any case (ISO 4217 and the crypto codes above)."""
-    return ISO_4217 | CRYPTO
+    return KNOWN
 
 
 __all__ = ["CRYPTO", "ISO_4217", "SYMBOLS", "currency_of_token", "known_codes"]

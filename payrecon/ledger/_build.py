@@ -24,7 +24,7 @@ from payrecon.currency import currency_of_token, known_codes
 from payrecon.errors import InputError, Problem
 from payrecon.frames import MONEY, MONEY_TYPE, STRING, TEXT
 from payrecon.ledger._dates import parse_dates
-from payrecon.ledger._rows import REASONS, RowPlan, plan_rows, text
+from payrecon.ledger._rows import CODE, REASONS, TRANSACTION, RowPlan, plan_rows, text
 from payrecon.ledger._source import Source
 from payrecon.mapping import (
     MONEY_ROLES,
@@ -239,7 +239,7 @@ def build(src: Source, m: Mapping, *, file: str) -> pd.DataFrame:
     reason = plan.reason
     cols = m.columns
     table = src.table
-    candidates = np.flatnonzero(reason == "")
+    candidates = np.flatnonzero(reason == TRANSACTION)
     whole = len(candidates) == table.num_rows
     sub = table if whole else table.take(pa.array(candidates, pa.int64()))
     rows = src.rows if whole else src.rows[candidates]
@@ -261,13 +261,19 @@ def build(src: Source, m: Mapping, *, file: str) -> pd.DataFrame:
 
     # Sign: which way the payouts are booked, read off the rows that carry an id.
     has_id = pc.not_equal(ids, "").to_numpy(zero_copy_only=False) if len(ids) else np.zeros(0, bool)
-    neg = pc.fill_null(pc.less(signed, pa.scalar(0, MONEY_TYPE)), False).to_numpy(
-        zero_copy_only=False
-    )
-    pos = pc.fill_null(pc.greater(signed, pa.scalar(0, MONEY_TYPE)), False).to_numpy(
-        zero_copy_only=False
-    )
-    out_negative = int((neg & has_id).sum()) > int((pos & has_id).sum())
+    lo, hi = (v.as_py() for v in pc.min_max(signed).values())
+    if hi is not None and hi <= 0 or lo is not None and lo >= 0:
+        # one direction throughout (a machine export): nothing the other way to set aside
+        out_negative = hi is not None and hi < 0
+        neg = pos = np.zeros(len(rows), dtype=bool)
+    else:
+        neg = pc.fill_null(pc.less(signed, pa.scalar(0, MONEY_TYPE)), False).to_numpy(
+            zero_copy_only=False
+        )
+        pos = pc.fill_null(pc.greater(signed, pa.scalar(0, MONEY_TYPE)), False).to_numpy(
+            zero_copy_only=False
+        )
+        out_negative = int((neg & has_id).sum()) > int((pos & has_id).sum())
     sign = m.amount_sign or ("abs" if out_negative else "as_is")
     facts["sign"] = sign
     facts["sign_detected"] = m.amount_sign is None
@@ -275,7 +281,7 @@ def build(src: Source, m: Mapping, *, file: str) -> pd.DataFrame:
     if has_id.any():
         other = ~has_id & (pos if out_negative else neg)
         if other.any():
-            reason[candidates[other]] = "other_direction"
+            reason[candidates[other]] = CODE["other_direction"]
             keep = ~other
             sub, rows, ids = sub.filter(pa.array(keep)), rows[keep], ids.filter(pa.array(keep))
             signed = signed.filter(pa.array(keep))
@@ -478,10 +484,9 @@ def _currency(
         name = m.columns["currency"]
         raw = pc.utf8_trim_whitespace(text(sub[name]))
         upper = pc.utf8_upper(raw)
-        codes = pa.array(sorted(known_codes()), TEXT)
-        ok = pc.or_(pc.is_in(upper, value_set=codes), pc.equal(raw, ""))
         cur = upper
-        if not pc.all(ok).as_py():
+        distinct = {v for v in pc.unique(raw).to_pylist() if v}  # a handful, in any export
+        if not all(v.upper() in known_codes() for v in distinct):
             values = raw.to_pylist()
             mapped = []
             for i, v in enumerate(values):
@@ -541,11 +546,11 @@ def _set_aside(src: Source, reason: np.ndarray) -> SetAside:
         rows.append(n)
         why.append("preamble")
         lines.append(t)
-    idx = np.flatnonzero((reason != "") & (reason != "blank"))
+    idx = np.flatnonzero(reason > 0)
     for i in idx:
         line = int(src.rows[i])
         rows.append(line)
-        why.append(str(reason[i]))
+        why.append(REASONS[reason[i] - 1])
         lines.append(src.line_text(line))
     return SetAside(tuple(rows), tuple(why), tuple(lines))
 

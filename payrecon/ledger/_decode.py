@@ -67,6 +67,8 @@ def decode(data: bytes, *, file: str, encoding: str | None = None) -> Decoded:
             f"{file}: not a text file (a NUL byte at offset {nul}): a ledger is CSV, .xlsx or "
             '.parquet (UTF-16 text needs its byte-order mark, or [parse] encoding = "utf-16-le")'
         )
+    if data.isascii():  # a machine export, nearly always: one fast scan, no decoding
+        return Decoded(data, "utf-8", True)
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:

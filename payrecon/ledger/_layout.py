@@ -145,6 +145,7 @@ def find_layout_in_lines(
         d = delimiter or ("|" if framed else _count_delimiter(text))
         cells = split_line(text, d, framed and d == "|")
         return _layout(header_line, cells, d, framed and d == "|", detected=False)
+    lines = lines[: SEARCH_LINES + FOLLOWING + 1]  # the header search reads no further
     choices = [delimiter] if delimiter else list(DELIMITERS)
     found: list[tuple[tuple[int, int, int], int, str, bool, list[str]]] = []
     for d in choices:

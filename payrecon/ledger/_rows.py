@@ -61,6 +61,12 @@ REASONS = (
 )
 
 
+#: Each row's reason as a small integer (a million-row export costs a million bytes, not a
+#: million string objects): 0 a transaction, -1 nothing (all cells empty), else ``REASONS[c - 1]``.
+TRANSACTION, BLANK = 0, -1
+CODE = {r: i + 1 for i, r in enumerate(REASONS)}
+
+
 def text(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     """A column as trimmed-able text, never missing (CSV columns come as read: no copy)."""
     arr = col
@@ -73,10 +79,10 @@ def text(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
 
 @dataclass(frozen=True)
 class RowPlan:
-    """What each record is: ``reason[i]`` is ``""`` for a transaction, ``"blank"`` for nothing."""
+    """What each record is: ``reason[i]`` is a code (:data:`CODE`; 0 a transaction)."""
 
     ids: pa.Array | pa.ChunkedArray  # the payout id of each record ("" where none)
-    reason: np.ndarray  # object array of reason words
+    reason: np.ndarray  # int8 codes
     section_currency: list[str | None] | None  # the currency of the section each record is in
 
 
@@ -84,23 +90,24 @@ def plan_rows(src: Source, m: Mapping, *, file: str) -> RowPlan:
     """Classify every record of ``src`` under the resolved mapping ``m``."""
     table, cols = src.table, m.columns
     n = table.num_rows
-    ids = pc.utf8_trim_whitespace(text(table[cols["id_payout"]]))
+    ids = trimmed = pc.utf8_trim_whitespace(text(table[cols["id_payout"]]))
     if m.id_pattern:
         found = pc.struct_field(pc.extract_regex(ids, f"(?P<id>{m.id_pattern})"), "id")
         ids = pc.fill_null(found, "")
-    reason = np.full(n, "", dtype=object)
+    reason = np.zeros(n, dtype=np.int8)
     has_id = pc.not_equal(ids, "").to_numpy(zero_copy_only=False) if n else np.zeros(0, bool)
     id_header = src.layout.raw_header[src.layout.header.index(cols["id_payout"])]
-    if id_header:
-        again = pc.equal(pc.utf8_trim_whitespace(text(table[cols["id_payout"]])), id_header)
-        reason[again.to_numpy(zero_copy_only=False)] = "header"
-    rest = np.flatnonzero(~has_id & (reason == ""))
+    if id_header and n:
+        again = pc.equal(ids if not m.id_pattern else trimmed, id_header)
+        if pc.any(again).as_py():
+            reason[again.to_numpy(zero_copy_only=False)] = CODE["header"]
+    rest = np.flatnonzero(~has_id & (reason == TRANSACTION))
     section_currency: list[str | None] | None = None
     if len(rest):
         section_currency = _classify_rest(src, m, rest, has_id, reason)
     if m.keep:
         kept = _kept(table, m, file=file)
-        reason[(reason == "") & ~kept] = "filtered"
+        reason[(reason == TRANSACTION) & ~kept] = CODE["filtered"]
     return RowPlan(ids, reason, section_currency)
 
 
@@ -118,19 +125,19 @@ def _classify_rest(
     for j, rec in enumerate(records):
         filled = [c for c in rec if c]
         if not filled:
-            reason[rest[j]] = "blank"
+            reason[rest[j]] = BLANK
             continue
         has_money[j] = any(rec[k] for k in money_cols)
         if rec == header[: len(rec)] or filled == [h for h in header if h]:
-            reason[rest[j]] = "header"
+            reason[rest[j]] = CODE["header"]
         elif any(_TOTAL.search(c) for c in filled):
-            reason[rest[j]] = "total"
+            reason[rest[j]] = CODE["total"]
         elif any(_BALANCE.search(c) for c in filled):
-            reason[rest[j]] = "balance"
+            reason[rest[j]] = CODE["balance"]
         elif all(_RULE.match(c) for c in filled):
-            reason[rest[j]] = "rule"
+            reason[rest[j]] = CODE["rule"]
     # The last transaction: the last row with an id, or with money and no reason so far.
-    money_rows = rest[has_money & (reason[rest] == "")]
+    money_rows = rest[has_money & (reason[rest] == TRANSACTION)]
     id_rows = np.flatnonzero(has_id)
     last = max(
         int(money_rows.max()) if len(money_rows) else -1, int(id_rows.max()) if len(id_rows) else -1
@@ -141,12 +148,14 @@ def _classify_rest(
             continue
         filled = [c for c in rec if c]
         if i > last:
-            reason[i] = "footer"
+            reason[i] = CODE["footer"]
         elif len(filled) == 1 or all(not c for c in rec[1:]):
-            reason[i] = "section"
+            reason[i] = CODE["section"]
         else:
-            reason[i] = "no_amount"
-    sections = [(rest[j], records[j]) for j in range(len(rest)) if reason[rest[j]] == "section"]
+            reason[i] = CODE["no_amount"]
+    sections = [
+        (rest[j], records[j]) for j in range(len(rest)) if reason[rest[j]] == CODE["section"]
+    ]
     currencies = [(i, _section_currency(rec)) for i, rec in sections]
     if not any(c for _, c in currencies):
         return None
@@ -188,4 +197,4 @@ def _column_named(columns: list[str], name: str) -> str | None:
     return next((c for c in columns if c.strip().casefold() == folded), None)
 
 
-__all__ = ["REASONS", "RowPlan", "plan_rows", "text"]
+__all__ = ["BLANK", "CODE", "REASONS", "TRANSACTION", "RowPlan", "plan_rows", "text"]
