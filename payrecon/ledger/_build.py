@@ -262,7 +262,7 @@ def build(src: Source, m: Mapping, *, file: str) -> pd.DataFrame:
     # Sign: which way the payouts are booked, read off the rows that carry an id.
     has_id = pc.not_equal(ids, "").to_numpy(zero_copy_only=False) if len(ids) else np.zeros(0, bool)
     lo, hi = (v.as_py() for v in pc.min_max(signed).values())
-    if hi is not None and hi <= 0 or lo is not None and lo >= 0:
+    if (hi is not None and hi <= 0) or (lo is not None and lo >= 0):
         # one direction throughout (a machine export): nothing the other way to set aside
         out_negative = hi is not None and hi < 0
         neg = pos = np.zeros(len(rows), dtype=bool)
