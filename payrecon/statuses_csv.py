@@ -36,10 +36,10 @@ def read_statuses_table(path: str | Path) -> pa.Table:
     """Read a statuses CSV with pyarrow (multithreaded, money exact).
 
     A table as :func:`payrecon.frames.write_statuses` writes it parses in one pass straight into
-    :data:`CSV_TYPES` (decimals, UTC timestamps, integers, booleans). The quote payrecon's writers
-    put before text a spreadsheet would read as a formula is removed again. Anything else (a naive time,
-    ``yes`` for true, ...) fails that strict pass and is read as text, for
-    :func:`payrecon.frames.statuses_from_table` to convert column by column.
+    :data:`CSV_TYPES` (decimals, UTC timestamps, integers, booleans). Anything else (a naive
+    time, ``yes`` for true, ...) fails that strict pass and is read as text, for
+    :func:`payrecon.frames.statuses_from_table` to convert column by column. The quote payrecon's
+    writers put before text a spreadsheet would read as a formula is removed again.
     """
     path = Path(path)
     header = _csv_header(path)

@@ -361,8 +361,8 @@ class Store:
         A detail replaces the payout's latest detail and, when its status differs from the one
         stored, adds a status change seen now, and puts the id on the register (only a 200 does:
         an id the platform never confirmed is no payout). An error (``not_found``, a failed
-        fetch) is noted as the payout's last error without dropping the detail it had. Answers served from the
-        store, and ids that were never sent (``invalid_id``), are not recorded.
+        fetch) is noted as the payout's last error without dropping the detail it had. Answers
+        served from the store, and ids that were never sent (``invalid_id``), are not recorded.
         """
         if outcome.from_store or not is_valid_id(outcome.id_payout):
             return
