@@ -101,7 +101,6 @@ class ParkingArea:
             while self._items and len(out) < n:
                 _, item = self._items.popitem(last=False)
                 self._asking.add(item.id_payout)
-                self._dirty.discard(item.id_payout)
                 out.append(item)
             return out
 
@@ -122,6 +121,7 @@ class ParkingArea:
                 self._asking.discard(item.id_payout)
                 self._items[item.id_payout] = item
                 self._items.move_to_end(item.id_payout, last=False)
+                self._dirty.add(item.id_payout)
             self._cv.notify_all()
 
     def changes(self) -> tuple[list[ParkedCallback], list[str]]:
@@ -220,6 +220,8 @@ class Confirmer:
             try:
                 self._step()
             except Exception as exc:  # the lane must outlive any one batch's trouble
+                if self.stop.is_set():
+                    return  # stopping: the store may be closed; parked ids are kept
                 log.error("confirming parked callbacks failed: %s", exc)
                 self.stop.wait(5.0)
 

@@ -305,6 +305,20 @@ class QuietLog:
             msg += f" ({held} more like it in the last {self.interval:g} s not shown)"
         self.logger.log(level, msg, *args)
 
+    def install(self, *names: str) -> Callable[[], None]:
+        """Route what the named loggers (aiohttp's server, asyncio) say through this one: at
+        most one line per kind and interval, no traceback. Returns the call that undoes it."""
+        quiet = _QuietFilter(self)
+        loggers = [logging.getLogger(n) for n in names]
+        for logger in loggers:
+            logger.addFilter(quiet)
+
+        def undo() -> None:
+            for logger in loggers:
+                logger.removeFilter(quiet)
+
+        return undo
+
     def loop_exception_handler(
         self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]
     ) -> None:
@@ -314,6 +328,21 @@ class QuietLog:
         exc = context.get("exception")
         detail = f": {type(exc).__name__}: {exc}" if exc is not None else ""
         self.log(logging.WARNING, f"loop:{message}", "%s%s", message, detail)
+
+
+class _QuietFilter(logging.Filter):
+    """Drops a record, after handing a one-line version of it to a :class:`QuietLog`."""
+
+    def __init__(self, quiet: QuietLog) -> None:
+        super().__init__()
+        self.quiet = quiet
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        detail = f": {type(exc).__name__}: {str(exc)[:200]}" if exc is not None else ""
+        text = record.getMessage()[:300]
+        self.quiet.log(record.levelno, f"{record.name}:{record.msg}", "%s%s", text, detail)
+        return False
 
 
 __all__ = [

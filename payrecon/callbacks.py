@@ -294,6 +294,7 @@ class CallbackReceiver:
         self._refused: deque[RefusedCallback] = deque()
         self._writer: ThreadPoolExecutor | None = None
         self._last_line: tuple[int, ...] = ()
+        self._unquiet: Callable[[], None] | None = None
 
     # -- identity --------------------------------------------------------------------------
 
@@ -627,6 +628,7 @@ class CallbackReceiver:
                 self.submit(pid)
             self.parking.restore(parked)
         self._confirmer.start()
+        self._unquiet = self._quiet.install("aiohttp.server", "aiohttp.web", "asyncio")
         keeper = threading.Thread(
             target=self._housekeep, name="payrecon-callback-keep", daemon=True
         )
@@ -689,6 +691,9 @@ class CallbackReceiver:
         self.log_counts(force=True)
         if self._book is not None:
             self._book.close()
+        if self._unquiet is not None:
+            self._unquiet()
+            self._unquiet = None
 
     def __enter__(self) -> CallbackReceiver:
         if self._served is None:

@@ -106,7 +106,7 @@ def _assert_safe(path: Path) -> int:
 def test_report_xlsx_holds_no_formula_cell(
     hostile: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
 ) -> None:
-    rec = reconcile(*hostile, ledger_source="=HYPERLINK(\"http://evil\")")
+    rec = reconcile(*hostile, ledger_source='=HYPERLINK("http://evil")')
     path = rec.to_excel(tmp_path / "report.xlsx")
     book = openpyxl.load_workbook(path)
     seen: set[str] = set()
