@@ -30,8 +30,10 @@ class ServedApp:
         thread: threading.Thread,
         runner: web.AppRunner,
         port: int,
+        server: asyncio.Server | None = None,
     ) -> None:
         self.loop, self.thread, self.runner, self.port = loop, thread, runner, port
+        self.server = server  # the listening socket, when serve() made it itself
 
     def call(self, fn: Callable[[], T]) -> T:
         """``fn()`` run on the app's loop (where its state lives), its result returned here."""
@@ -44,6 +46,8 @@ class ServedApp:
     def stop(self, shutdown: Callable[[web.AppRunner], Awaitable[None]] | None = None) -> None:
         """Run ``shutdown(runner)`` on the loop (default ``runner.cleanup()``: close the site and
         the connections), then stop the loop and join its thread."""
+        if self.server is not None:
+            self.loop.call_soon_threadsafe(self.server.close)
         close = shutdown(self.runner) if shutdown is not None else self.runner.cleanup()
         asyncio.run_coroutine_threadsafe(_awaited(close), self.loop).result(timeout=WAIT)
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -60,25 +64,37 @@ def serve(
     port: int,
     *,
     name: str,
+    wrap_protocol: Callable[[Callable[[], Any]], Callable[[], asyncio.Protocol]] | None = None,
+    exception_handler: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None = None,
     **runner_options: Any,
 ) -> ServedApp:
     """Listen on ``host:port`` (0: a free port) from a new daemon thread named ``name``.
 
     ``make_app`` is called on the new loop, so whatever the app creates belongs to it.
     ``runner_options`` go to :class:`aiohttp.web.AppRunner` (limits, ``shutdown_timeout``).
+    ``wrap_protocol`` wraps aiohttp's protocol factory (to watch each connection: the callback
+    receiver caps them); ``exception_handler`` replaces the loop's (to keep its errors quiet).
     """
     loop = asyncio.new_event_loop()
+    if exception_handler is not None:
+        loop.set_exception_handler(exception_handler)
     ready = threading.Event()
     failure: list[BaseException] = []
-    started: list[tuple[web.AppRunner, int]] = []
+    started: list[tuple[web.AppRunner, int, asyncio.Server | None]] = []
 
     async def listen() -> None:
         runner = web.AppRunner(make_app(), access_log=None, handle_signals=False, **runner_options)
         await runner.setup()
+        if wrap_protocol is not None and runner.server is not None:
+            own = await loop.create_server(
+                wrap_protocol(runner.server), host, port, backlog=1024, reuse_address=True
+            )
+            started.append((runner, own.sockets[0].getsockname()[1], own))
+            return
         site = web.TCPSite(runner, host, port, backlog=1024)
         await site.start()
         sockets = getattr(getattr(site, "_server", None), "sockets", None) or []
-        started.append((runner, sockets[0].getsockname()[1] if sockets else port))
+        started.append((runner, sockets[0].getsockname()[1] if sockets else port, None))
 
     def run() -> None:
         asyncio.set_event_loop(loop)
@@ -101,8 +117,8 @@ def serve(
     if failure:
         thread.join()
         raise failure[0]
-    runner, bound = started[0]
-    return ServedApp(loop, thread, runner, bound)
+    runner, bound, own = started[0]
+    return ServedApp(loop, thread, runner, bound, own)
 
 
 __all__ = ["ServedApp", "serve"]

@@ -61,6 +61,7 @@ from payrecon.throttle import AdaptiveRate
 if TYPE_CHECKING:
     import pandas as pd
 
+    from payrecon.callback_keys import CallbackKey
     from payrecon.store import Store
 
 log = logging.getLogger("payrecon.client")
@@ -611,6 +612,7 @@ class Client:
         remark: str | None = None,
         customer_ip: str | None = None,
         store: Store | None = None,
+        callback_key: CallbackKey | None = None,
     ) -> PayoutAccepted:
         """Create a payout (``POST /payouts/{id}``) with the documented body (§3.2).
 
@@ -621,6 +623,12 @@ class Client:
 
         With a ``store``, an accepted payout's id goes on its register of known ids (source
         ``created``), so ``reconcile --include-known`` asks for it even if no ledger books it.
+
+        ``callback_url`` is signed (:mod:`payrecon.callback_keys`): a ``payrecon_sig`` query
+        parameter with an HMAC of the id under ``callback_key``, by default the key beside
+        ``store`` (created on first use). ``payrecon callbacks`` on that store trusts such a
+        callback at once and refuses a forged one. Without a store or a key the URL is sent as
+        given, and its callbacks are treated as unsigned.
 
         Raises
         ------
@@ -656,6 +664,12 @@ class Client:
             "paymentMethod": payment_method,
         }
         if callback_url:
+            if callback_key is None and store is not None:
+                from payrecon.callback_keys import key_for_store
+
+                callback_key = key_for_store(store.path)
+            if callback_key is not None:
+                callback_url = callback_key.signed_url(callback_url, id_payout)
             payload["callbackUrl"] = callback_url
         if customer_ip:
             payload["customerIp"] = customer_ip

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from payrecon.amounts import fraction_fits, int64_units
+from payrecon.cellsafe import escape_text, unescape_cell
 from payrecon.platform import ZERO_DECIMAL_CURRENCIES
 
 #: Tables with at least this many rows are formatted and written in parallel slices.
@@ -162,8 +163,11 @@ def arrow_array(series: pd.Series) -> pa.Array:
 
 
 def currency_column(money_column: str, names: Sequence[str]) -> str | None:
-    """Which currency column prices a money column of the rows or summary table (the CSV files
-    and the Excel workbook follow the same rule)."""
+    """Which currency column prices a money column of the rows, summary or statuses table (the
+    CSV files and the Excel workbook follow the same rule)."""
+    own = {"amount": "currency", "fee_amount": "fee_currency"}.get(money_column)
+    if own is not None and own in names:
+        return own
     if money_column.startswith("ledger_") and "ledger_currency" in names:
         return "ledger_currency"
     if money_column.startswith(("platform_", "expected_")) and "platform_currency" in names:
@@ -221,8 +225,12 @@ def _money_text_reusing(col: _Written, currency: pa.Array, written: list[_Writte
     return pc.replace_with_mask(base, rest, fresh)
 
 
-def text_table(table: pa.Table) -> pa.Table:
-    """An arrow table as text ready for CSV: money exact, times ISO 8601 UTC, the rest as is."""
+def text_table(table: pa.Table, *, csv_safe: bool = False) -> pa.Table:
+    """An arrow table as text ready for CSV: money exact, times ISO 8601 UTC, the rest as is.
+
+    ``csv_safe`` quotes text cells a spreadsheet would read as formulas
+    (:func:`payrecon.cellsafe.escape_text`); money and times are numbers, never touched.
+    """
     names = table.column_names
     cols = {name: _flat(table[name]) for name in names}
     masks: dict[str, np.ndarray] = {}
@@ -244,7 +252,7 @@ def text_table(table: pa.Table) -> pa.Table:
         elif pa.types.is_timestamp(arr.type):
             out[name] = iso_text(arr)
         else:
-            out[name] = arr
+            out[name] = escape_text(arr) if csv_safe else arr
     return pa.table(out)
 
 
@@ -260,6 +268,9 @@ def _slices(table: pa.Table, size: int) -> Iterator[pa.Table]:
 
 def write_table(table: pa.Table, path: str | Path) -> Path:
     """Write an arrow table (money as decimals, times as timestamps) as CSV text at ``path``.
+
+    Text cells a spreadsheet would read as a formula get a leading ``'`` (OWASP's rule, see
+    :mod:`payrecon.cellsafe`); readers of payrecon's CSV files undo it with :func:`unescape_cell`.
 
     Values are written unquoted when none needs quotes (arrow refuses to write a delimiter,
     quote or line break unquoted; then the file is written again, quoted as needed).
@@ -281,14 +292,14 @@ def _write_table(table: pa.Table, path: Path, quoting: str) -> None:
     is the one a single pass would write."""
     if table.num_rows < PARALLEL_ROWS:
         options = pacsv.WriteOptions(quoting_style=quoting)
-        pacsv.write_csv(text_table(table), path, write_options=options)
+        pacsv.write_csv(text_table(table, csv_safe=True), path, write_options=options)
         return
 
     def serialise(part: tuple[int, pa.Table]) -> pa.Buffer:
         index, rows = part
         sink = pa.BufferOutputStream()
         options = pacsv.WriteOptions(include_header=index == 0, quoting_style=quoting)
-        pacsv.write_csv(text_table(rows), sink, write_options=options)
+        pacsv.write_csv(text_table(rows, csv_safe=True), sink, write_options=options)
         return sink.getvalue()
 
     workers = min(2, os.cpu_count() or 1)
@@ -311,6 +322,7 @@ __all__ = [
     "iso_text",
     "money_text",
     "text_table",
+    "unescape_cell",
     "write_csv",
     "write_table",
     "zero_decimal_mask",

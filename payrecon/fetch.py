@@ -284,6 +284,51 @@ class BulkFetch:
                 outcomes[i] = FetchOutcome(i, None, None, INTERRUPTED)
 
 
+def fetch_few(
+    client: Client,
+    ids: Iterable[str],
+    *,
+    stop: threading.Event | None = None,
+    workers: int = 4,
+) -> list[FetchOutcome]:
+    """A few ids under one token naming exactly their ``GET /payouts/{id}``: one outcome each.
+
+    What the callback receiver uses, so its answers carry the very error words a bulk fetch
+    writes (``not_found``, ``server_error``, ``transport_error``, ...) and go through the client's
+    one retry loop, once: nothing retries on top of it. ``stop`` ends waits early; ids whose
+    answer did not come are ``interrupted``.
+
+    Raises
+    ------
+    CredentialsError
+        The platform refused the credentials: nothing can be fetched.
+    """
+    from payrecon.errors import CredentialsError
+
+    order, valid = unique_ids(ids)
+    outcomes = {i: FetchOutcome(i, None, None, INVALID_ID) for i in order if i not in valid}
+    engine = BulkFetch(client)
+    if stop is not None:
+        engine.stop = stop
+    if valid:
+        try:
+            _, tokens = engine._mint(valid)
+        except CredentialsError:
+            raise
+        except PlatformError as exc:  # the token endpoint failed after the client's retries
+            status = exc.status if isinstance(exc, APIError) else None
+            return [
+                outcomes.get(i) or FetchOutcome(i, None, status, error_word(exc)) for i in order
+            ]
+        with ThreadPoolExecutor(
+            max(1, min(workers, len(valid))), thread_name_prefix="payrecon-few"
+        ) as pool:
+            answers = list(pool.map(lambda i: engine._fetch_one(i, tokens), valid))
+        for i, answer in zip(valid, answers, strict=True):
+            outcomes[i] = answer or FetchOutcome(i, None, None, INTERRUPTED)
+    return [outcomes[i] for i in order]
+
+
 def summarise(frame: Any, *, listed: int, seconds: float, out: object) -> str:
     """A one-screen summary of a statuses table: counts by status and by error word."""
     n = len(frame)

@@ -160,12 +160,20 @@ def _to_bool(value: object) -> bool | None:
 
 
 def write_statuses(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write the table as ``.csv`` (money as decimal strings) or ``.parquet`` (decimals kept)."""
+    """Write the table as ``.csv`` or ``.parquet`` (decimals kept).
+
+    The CSV is written by :func:`payrecon.csvout.write_csv`, like every CSV payrecon writes: money
+    as exact decimal text with the currency's decimals, times as ISO 8601 UTC, and text a
+    spreadsheet would read as a formula quoted (:mod:`payrecon.cellsafe`); :func:`read_statuses`
+    reads it back exactly.
+    """
     path = Path(path)
     if path.suffix.lower() == ".parquet":
         frame.to_parquet(path, index=False)
     elif path.suffix.lower() == ".csv":
-        frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+        from payrecon.csvout import write_csv
+
+        write_csv(frame, path)  # the one CSV writer: exact money, text safe to open
     else:
         from payrecon.errors import InputError
 

@@ -2,7 +2,9 @@
 
 A file is read as CSV when its name ends in ``.csv``, or when its first non-blank line contains a
 comma or is exactly the header ``id_payout``; otherwise each line is one id. Whitespace around an
-id is trimmed and blank lines (or empty cells) are skipped.
+id is trimmed and blank lines (or empty cells) are skipped. A CSV cell that payrecon quoted to keep
+a spreadsheet from reading it as a formula (``'-12+3``, see :mod:`payrecon.cellsafe`) is read back
+without the quote, so a statuses table or rows.csv written by payrecon works as an ids file.
 
 An id that breaks the platform's id rule is *not* an input error here: it is kept, and the fetch
 reports it as an ``invalid_id`` row, so every id the user listed shows up in the output. What is an
@@ -16,6 +18,7 @@ import csv
 import io
 from pathlib import Path
 
+from payrecon.cellsafe import unescape_cell
 from payrecon.errors import InputError, Problem
 
 ID_COLUMN = "id_payout"
@@ -79,7 +82,7 @@ def _read_csv(path: Path, text: str) -> list[str]:
     try:
         for row in reader:
             if col < len(row) and row[col].strip():
-                ids.append(row[col].strip())
+                ids.append(unescape_cell(row[col].strip()))
     except csv.Error as exc:
         problem = Problem(str(path), reader.line_num, None, str(exc))
         raise InputError(f"{path}: not a readable CSV", [problem]) from None

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from payrecon.amounts import MONEY_TYPE
+from payrecon.cellsafe import unescape_text
 
 #: Arrow types the CSV reader parses straight into (a clean table: one pass, no text kept).
 CSV_TYPES: dict[str, pa.DataType] = {
@@ -35,9 +36,10 @@ def read_statuses_table(path: str | Path) -> pa.Table:
     """Read a statuses CSV with pyarrow (multithreaded, money exact).
 
     A table as :func:`payrecon.frames.write_statuses` writes it parses in one pass straight into
-    :data:`CSV_TYPES` (decimals, UTC timestamps, integers, booleans). Anything else (a naive time,
-    ``yes`` for true, ...) fails that strict pass and is read as text, for
-    :func:`payrecon.frames.statuses_from_table` to convert column by column.
+    :data:`CSV_TYPES` (decimals, UTC timestamps, integers, booleans). Anything else (a naive
+    time, ``yes`` for true, ...) fails that strict pass and is read as text, for
+    :func:`payrecon.frames.statuses_from_table` to convert column by column. The quote payrecon's
+    writers put before text a spreadsheet would read as a formula is removed again.
     """
     path = Path(path)
     header = _csv_header(path)
@@ -48,7 +50,7 @@ def read_statuses_table(path: str | Path) -> pa.Table:
         "quoted_strings_can_be_null": True,
     }
     try:
-        return pacsv.read_csv(
+        table = pacsv.read_csv(
             path,
             read_options=read_options,
             convert_options=pacsv.ConvertOptions(
@@ -59,11 +61,23 @@ def read_statuses_table(path: str | Path) -> pa.Table:
             ),
         )
     except pa.ArrowInvalid:
-        return pacsv.read_csv(
+        table = pacsv.read_csv(
             path,
             read_options=read_options,
             convert_options=pacsv.ConvertOptions(column_types={c: TEXT for c in header}, **common),
         )
+    return _unquoted(table)
+
+
+def _unquoted(table: pa.Table) -> pa.Table:
+    """Text cells with the quote payrecon's CSV writers put before formula characters removed
+    (:func:`payrecon.cellsafe.unescape_text`), so ids and text read back as they were."""
+    for i, name in enumerate(table.column_names):
+        column = table.column(i)
+        plain = unescape_text(column)
+        if plain is not column:
+            table = table.set_column(i, name, plain)
+    return table
 
 
 def _csv_header(path: Path) -> list[str]:

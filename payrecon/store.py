@@ -31,6 +31,7 @@ data never mix. The merchant secret is never stored.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -205,6 +206,7 @@ class Store:
                     check_same_thread=False,
                 )
             else:
+                _create_private(self.path)
                 conn = sqlite3.connect(
                     self.path,
                     timeout=self.busy_timeout,
@@ -357,9 +359,10 @@ class Store:
         """Keep one platform answer, committed before this returns (the ``OutcomeSink`` hook).
 
         A detail replaces the payout's latest detail and, when its status differs from the one
-        stored, adds a status change seen now. An error (``not_found``, a failed fetch) is noted
-        as the payout's last error without dropping the detail it had. Answers served from the
-        store, and ids that were never sent (``invalid_id``), are not recorded.
+        stored, adds a status change seen now, and puts the id on the register (only a 200 does:
+        an id the platform never confirmed is no payout). An error (``not_found``, a failed
+        fetch) is noted as the payout's last error without dropping the detail it had. Answers
+        served from the store, and ids that were never sent (``invalid_id``), are not recorded.
         """
         if outcome.from_store or not is_valid_id(outcome.id_payout):
             return
@@ -368,12 +371,13 @@ class Store:
         now = _iso(now_utc())
         pid = outcome.id_payout
         with self._write("recording an answer") as c:
-            c.execute(
-                "INSERT OR IGNORE INTO known_ids (id_payout, source, first_seen_at)"
-                " VALUES (?, 'fetched', ?)",
-                (pid, now),
-            )
             d = outcome.detail
+            if d is not None:  # only the platform's 200 puts an id on the register
+                c.execute(
+                    "INSERT OR IGNORE INTO known_ids (id_payout, source, first_seen_at)"
+                    " VALUES (?, ?, ?)",
+                    (pid, "callback" if source == "callback" else "fetched", now),
+                )
             if d is None:
                 c.execute(
                     "INSERT INTO payouts (id_payout, last_error, last_http_status,"
@@ -429,15 +433,10 @@ class Store:
         """Keep one callback as received; returns its sequence number.
 
         ``error`` is empty for an accepted callback, else why it was refused (then ``id_payout``
-        may be ``None``). An accepted one also registers its id with source ``callback``.
+        may be ``None``). A callback is a hint, never a fact: it does not put its id on the
+        register; the platform's 200 for the fetch that follows does (:meth:`record`).
         """
         with self._write("recording a callback") as c:
-            if not error and id_payout is not None and is_valid_id(id_payout):
-                c.execute(
-                    "INSERT OR IGNORE INTO known_ids (id_payout, source, first_seen_at)"
-                    " VALUES (?, 'callback', ?)",
-                    (id_payout, _iso(received_at)),
-                )
             cur = c.execute(
                 "INSERT INTO callbacks (id_payout, received_at, remote, body, error)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -502,7 +501,8 @@ class Store:
         ----------
         ids
             Only these ids, in this order (ids the store never saw are left out); default every
-            payout the store has an answer for, in the order payrecon first learned of them.
+            payout the store has an answer for, in the order payrecon first learned of them (ids
+            the platform never confirmed, such as ``not_found`` ones, last).
         fetched_at
             Add a ``fetched_at`` column: when the answer shown was received.
         """
@@ -510,7 +510,7 @@ class Store:
         if ids is None:
             rows = self._read(
                 f"SELECT {cols} FROM payouts p LEFT JOIN known_ids k USING (id_payout)"  # noqa: S608
-                " ORDER BY k.seq, p.id_payout"
+                " ORDER BY k.seq IS NULL, k.seq, p.last_fetched_at, p.id_payout"
             )
         else:
             wanted = list(dict.fromkeys(ids))
@@ -656,6 +656,22 @@ def _frame(rows: list[tuple[Any, ...]], columns: dict[str, Any]) -> pd.DataFrame
         else:
             out[name] = values.astype(dtype)
     return pd.DataFrame(out)
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty store file readable and writable by its owner only (0600).
+
+    A store holds what the platform said about every payout and the callbacks strangers sent, so
+    nobody else on the machine should read it. SQLite gives the ``-wal`` and ``-shm`` files it
+    makes beside it the same permissions. An existing file is left as it is.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # let sqlite3 report why the path cannot be opened
+    os.close(fd)
 
 
 def open_store(

@@ -76,8 +76,34 @@ _V1: Final = [
     "CREATE INDEX callbacks_by_id ON callbacks (id_payout, seq)",
 ]
 
+_V2_CALLBACKS: Final = [
+    # Callbacks for ids payrecon does not know, unsigned, waiting for the platform to confirm
+    # them (payrecon.callbacks): one row per id however often it was called back, and at most
+    # the receiver's bound of rows, so a flood of forged ids cannot grow the store.
+    """CREATE TABLE parked_callbacks (
+        id_payout   TEXT PRIMARY KEY,
+        first_at    TEXT NOT NULL,
+        last_at     TEXT NOT NULL,
+        repeats     INTEGER NOT NULL DEFAULT 1,
+        remote      TEXT NOT NULL DEFAULT ''
+    ) WITHOUT ROWID""",
+    # What the callback receiver counted over its life: parked, dropped, refused, budget spent...
+    """CREATE TABLE callback_counters (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    "CREATE INDEX callbacks_refused ON callbacks (error, seq)",
+    # A callback used to put its id on the register before the platform confirmed it, so forged
+    # ids reached `reconcile --include-known`. Take off the ids only a callback named and the
+    # platform never answered with a detail, and the not-found rows they left.
+    """DELETE FROM known_ids WHERE source = 'callback' AND id_payout NOT IN
+        (SELECT id_payout FROM payouts WHERE raw_json IS NOT NULL)""",
+    """DELETE FROM payouts WHERE raw_json IS NULL AND id_payout NOT IN
+        (SELECT id_payout FROM known_ids)""",
+]
+
 #: Migrations in order; ``MIGRATIONS[i]`` takes a store from version ``i`` to ``i + 1``.
-MIGRATIONS: Final[list[list[str]]] = [_V1]
+MIGRATIONS: Final[list[list[str]]] = [_V1, _V2_CALLBACKS]
 
 #: The schema version this payrecon writes.
 SCHEMA_VERSION: Final = len(MIGRATIONS)

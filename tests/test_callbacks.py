@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 import requests
 
-from payrecon.callbacks import CallbackReceiver, parse_callback, run_receiver
+from payrecon.callback_store import KEPT_BODY
+from payrecon.callbacks import CallbackReceiver, ReceiverLimits, parse_callback, run_receiver
 from payrecon.sandbox import SandboxConfig, running
 from payrecon.store import Store
 
@@ -40,6 +41,9 @@ from payrecon.store import Store
         (b'{"idEntity": "../etc/passwd"}', (None, "idEntity_breaks_id_rule")),
         (b'{"idEntity": ""}', (None, "idEntity_breaks_id_rule")),
         (b'{"idEntity": "' + b"x" * 251 + b'"}', (None, "idEntity_breaks_id_rule")),
+        (b"[" * 5000 + b"]" * 5000, (None, "too_deep")),
+        (b'{"idEntity": "PO-1", "n": ' + b"[" * 33 + b"]" * 33 + b"}", (None, "too_deep")),
+        (b'{"idEntity": "PO-1", "s": "' + b"[" * 100 + b'"}', ("PO-1", "")),  # text, not depth
     ],
 )
 def test_parse_callback(body: bytes, expected: tuple[str | None, str]) -> None:
@@ -109,10 +113,12 @@ def test_200_concurrent_callbacks_with_repeats_are_each_recorded_once(
 ) -> None:
     ids = [f"CC-{n:03d}" for n in range(50)]
     seed(sandbox, tmp_path, [(i, "10.00", "SUCCESS") for i in ids])
+    store.register(ids, "imported")  # known ids: fetched at once, not parked
     sent = [ids[n % 50] for n in range(200)]  # every id 4 times
     random.Random(7).shuffle(sent)
     client = sandbox.client()
-    with run_receiver(store, client, workers=4) as receiver:
+    roomy = ReceiverLimits(sender_burst=1000)  # one sender here; the limit has its own test
+    with run_receiver(store, client, workers=4, limits=roomy) as receiver:
         start = threading.Barrier(50)
 
         def post(pid: str) -> int:
@@ -135,15 +141,15 @@ def test_200_concurrent_callbacks_with_repeats_are_each_recorded_once(
     assert Counter(history["id_payout"]) == Counter(ids)  # one status change each, no repeats
     attempts = sandbox.stats().get_attempts
     assert all(1 <= attempts.get(i, 0) <= 4 for i in ids)  # repeats never fetched more often
-    assert stats.accepted == 200 and stats.fetched == sum(attempts.get(i, 0) for i in ids)
+    assert stats.accepted == stats.known == 200
+    assert stats.fetched == sum(attempts.get(i, 0) for i in ids)
+    assert stats.parked == 0 and stats.budget_calls == 0  # nothing went to the unknown lane
 
 
-def test_bad_bodies_get_400_are_kept_and_never_stop_the_receiver(store: Store) -> None:
-    class NoPlatform:
-        def get_payout(self, id_payout: str) -> Any:
-            raise AssertionError("nothing valid was sent, nothing may be fetched")
-
-    with run_receiver(store, NoPlatform()) as receiver:
+def test_bad_bodies_get_400_are_kept_and_never_stop_the_receiver(
+    sandbox: Any, store: Store
+) -> None:
+    with run_receiver(store, sandbox.client()) as receiver:
         url = receiver.url
         bad = [
             b"not json",
@@ -152,6 +158,8 @@ def test_bad_bodies_get_400_are_kept_and_never_stop_the_receiver(store: Store) -
             b"[1, 2]",
             b"\xff\xfe\x00",
             b'{"idEntity": "' + b"A" * 300 + b'"}',
+            b"[" * 30_000 + b"]" * 30_000,  # deeply nested: refused unparsed, not a 500
+            b'{"idEntity": "PO-1", "x": ' + b"[" * 40 + b"]" * 40 + b"}",
         ]
         codes = [requests.post(url, data=b, timeout=10).status_code for b in bad]
         too_big = requests.post(url, data=b"x" * (70 * 1024), timeout=10).status_code
@@ -163,24 +171,35 @@ def test_bad_bodies_get_400_are_kept_and_never_stop_the_receiver(store: Store) -
     cbs = store.callbacks()
     assert len(cbs) == len(bad) + 1
     assert cbs["id_payout"].isna().all()
-    assert cbs["error"].tolist()[:3] == [
+    assert cbs["error"].tolist() == [
         "not_json",
         "idEntity_breaks_id_rule",
         "idEntity_not_a_string",
+        "not_an_object",
+        "not_utf8",
+        "idEntity_breaks_id_rule",
+        "too_deep",
+        "too_deep",
+        "too_large",
     ]
+    assert cbs["body"].str.len().max() <= KEPT_BODY  # kept cut short
     assert store.known_ids() == []
+    assert sandbox.stats().get_attempts == {}  # nothing valid was sent: nothing fetched
 
 
-def test_a_callback_for_a_payout_the_platform_lacks_records_not_found(
+def test_a_callback_for_a_payout_the_platform_lacks_is_a_rejected_callback(
     sandbox: Any, store: Store
 ) -> None:
     with run_receiver(store, sandbox.client()) as receiver:
         r = requests.post(receiver.url + "x/y?z=1", json={"idEntity": "NO-SUCH"}, timeout=10)
-        assert receiver.wait_idle(30)
+        assert receiver.wait_settled(30)
+        stats = receiver.stats()
     assert r.status_code == 200
-    row = store.statuses(["NO-SUCH"]).iloc[0]
-    assert row["error"] == "not_found" and row["http_status"] == 410
-    assert store.known_ids("callback") == ["NO-SUCH"]
+    assert stats.parked == 1 and stats.rejected == 1 and stats.confirmed == 0
+    assert store.statuses(["NO-SUCH"]).empty  # not a payout
+    assert store.known_ids() == []  # so never in reconcile --include-known
+    cbs = store.callbacks("NO-SUCH")
+    assert cbs["error"].tolist() == ["not_found"]
 
 
 def test_callbacks_recorded_but_not_fetched_are_fetched_on_restart(
@@ -199,27 +218,25 @@ def test_callbacks_recorded_but_not_fetched_are_fetched_on_restart(
 
 
 def test_a_store_that_cannot_be_written_gets_503_so_the_platform_retries(
-    store: Store, tmp_path: Path
+    sandbox: Any, store: Store, tmp_path: Path
 ) -> None:
     import sqlite3
 
-    class NoPlatform:
-        def get_payout(self, id_payout: str) -> Any:
-            raise AssertionError("not recorded, so not fetched")
-
+    store.register(["LOCKED-1"], "imported")  # known: committed before the 200
     slow = Store(
         store.path, base_url=store.base_url, merchant_code=store.merchant_code, busy_timeout=0.05
     )
     other = sqlite3.connect(store.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
-        with run_receiver(slow, NoPlatform()) as receiver:
+        with run_receiver(slow, sandbox.client()) as receiver:
             r = requests.post(receiver.url, json={"idEntity": "LOCKED-1"}, timeout=10)
     finally:
         other.execute("ROLLBACK")
         other.close()
         slow.close()
     assert r.status_code == 503
+    assert sandbox.stats().get_attempts == {}  # not recorded, so not fetched
 
 
 def test_the_callbacks_command_receives_until_sigterm(sandbox: Any, tmp_path: Path) -> None:
@@ -266,7 +283,9 @@ def test_the_callbacks_command_receives_until_sigterm(sandbox: Any, tmp_path: Pa
             proc.kill()
             proc.communicate()
     assert proc.returncode == 0, err
-    assert "1 callback(s) accepted, 1 refused, 1 payout(s) fetched" in err
+    assert "1 callback(s) accepted (0 signed, 0 known, 1 parked), 1 refused" in err
+    assert "1 payout(s) fetched" in err
+    assert "callbacks: 2 received, 1 accepted" in err  # the counts line, without -v
     assert "not_json" in err  # the refused body was logged
     assert sandbox.secret not in err
     with Store.open_readonly(path) as s:

@@ -130,6 +130,10 @@ def test_register_of_known_ids(store: Store) -> None:
     assert store.register(["B", "C"], "created") == 1
     store.record(answer("D", "SUCCESS"))
     store.record_callback("E", datetime.now(UTC), '{"idEntity": "E"}', "127.0.0.1")
+    assert store.known_ids() == ["A", "B", "C", "D"]  # a callback alone is no payout
+    store.record(FetchOutcome("F", None, 410, "not_found"))
+    assert store.known_ids() == ["A", "B", "C", "D"]  # nor an id the platform does not have
+    store.record(answer("E", "SUCCESS"), source="callback")  # the platform's 200 confirms it
     assert store.known_ids() == ["A", "B", "C", "D", "E"]
     assert store.known_ids("imported") == ["A", "B"]  # B keeps its first source
     assert store.known_ids("callback") == ["E"]
@@ -146,7 +150,7 @@ def test_callbacks_kept_accepted_and_refused(store: Store) -> None:
     assert len(cb) == 3 and cb["error"].tolist() == ["", "not_json", ""]
     assert len(store.callbacks("A")) == 2
     assert cb["received_at"].iloc[0] == t
-    assert store.known_ids() == ["A"]
+    assert store.known_ids() == []  # a callback is a hint: only the platform's 200 registers
 
 
 def test_pending_callbacks_are_those_newer_than_the_last_fetch(store: Store) -> None:

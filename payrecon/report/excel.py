@@ -7,6 +7,8 @@ is hidden by rounding on screen). Excel itself reads a number as a binary double
 digits, which holds any realistic amount exactly to the cent (up to 9,999,999,999,999.99); the
 exact text of every value stays in ``rows.csv`` and ``summary.csv``.
 
+Text is always a string cell, never a formula (:func:`text_cell`), whatever it starts with.
+
 Timestamps are written as UTC without a zone (Excel has none) in ``yyyy-mm-dd hh:mm:ss``.
 
 The workbook is streamed with openpyxl's write-only mode rather than through
@@ -52,6 +54,17 @@ def money_format(decimals: int) -> str:
     return "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
 
 
+def text_cell(ws: WriteOnlyWorksheet, value: Any) -> Any:
+    """``value`` as a cell that is never a formula: openpyxl turns any text starting with ``=``
+    into one (``=HYPERLINK(...)`` in a ledger's status column would become a live link), so
+    such text is written as an explicit string cell. Other values pass as they are."""
+    if isinstance(value, str) and value.startswith("="):
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
 def _places(value: Decimal) -> int:
     exp = value.normalize().as_tuple().exponent
     return max(-exp, 0) if isinstance(exp, int) else 0
@@ -87,6 +100,7 @@ def _write_table(
     header = []
     for c in columns:
         cell = WriteOnlyCell(ws, value=c)
+        cell.data_type = "s"  # a column name is text, never a formula
         cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
         cell.alignment = Alignment(horizontal="center")
         header.append(cell)
@@ -110,7 +124,7 @@ def _write_table(
                 cell.number_format = DATE_FORMAT
                 out.append(cell)
             else:
-                out.append(v)
+                out.append(text_cell(ws, v))
         ws.append(out)
     if len(columns):
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(shown) + 1}"
@@ -167,7 +181,7 @@ def write_workbook(rec: Reconciliation, path: str | Path) -> Path:
             v.number_format = DATE_FORMAT
             ws.append([cell, v])
         else:
-            ws.append([cell, value])
+            ws.append([cell, text_cell(ws, value)])
     wb.save(path)
     return path
 
