@@ -208,3 +208,60 @@ def test_the_sample_ledger_reads() -> None:
     ledger = read_ledger(DATA / "ledger.csv", DATA / "mapping.toml")
     assert len(ledger) == len((DATA / "ledger.csv").read_text().splitlines()) - 1
     assert (ledger["amount"] > 0).all()  # negative debits, amount_sign = "abs"
+
+
+def test_header_row_counts_blank_lines_as_an_editor_does(tmp_path: Path) -> None:
+    text = "\nPayout export\n\n\nid_payout;amount\n\nA;1,50\n"
+    mp = _write(tmp_path, "m.toml", "[parse]\nheader_row = 5\n")
+    ledger = read_ledger(_write(tmp_path, "l.csv", text), mp)
+    assert ledger["source_row"].tolist() == [7]
+    assert ledger["amount"].tolist() == [Decimal("1.5")]
+    from payrecon.ledger import set_aside
+
+    assert set_aside(ledger)[["source_row", "reason"]].values.tolist() == [[2, "preamble"]]
+
+
+def test_encodings_are_detected_and_a_wrong_one_is_named(tmp_path: Path) -> None:
+    text = "Empfänger;id_payout;Betrag\nMüller;PO-1;-1.155,00\n"
+    for enc in ("cp1252", "utf-16", "utf-8-sig"):
+        path = tmp_path / f"{enc}.csv"
+        path.write_bytes(text.encode(enc))
+        ledger = read_ledger(path)
+        assert ledger["raw.Empfänger"].tolist() == ["Müller"], enc
+        assert ledger["amount"].tolist() == [Decimal("1155")], enc
+    with pytest.raises(InputError, match=r"line 1 cannot be read as utf-8 \(byte 0xE4\)"):
+        read_ledger(tmp_path / "cp1252.csv", {"parse": {"encoding": "utf-8"}})
+
+
+def test_a_binary_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "l.csv"
+    path.write_bytes(b"PK\x03\x04\x00\x00" + bytes(range(256)))
+    with pytest.raises(InputError, match="not a text file"):
+        read_ledger(path)
+
+
+def test_a_currency_cell_that_is_no_code_is_a_bad_cell(tmp_path: Path) -> None:
+    text = 'id_payout,amount,currency\nA,1,eur\nB,2,"=HYPERLINK(""http://x"")"\nC,3,USDT\nD,4,€\n'
+    with pytest.raises(InputError) as info:
+        read_ledger(_write(tmp_path, "l.csv", text))
+    assert [(p.row, p.column) for p in info.value.problems] == [(3, "currency")]
+    assert "not a currency code: '=HYPERLINK" in str(info.value)
+    ok = read_ledger(_write(tmp_path, "k.csv", text.replace('"=HYPERLINK(""http://x"")"', "gbp")))
+    assert ok["currency"].tolist() == ["EUR", "GBP", "USDT", "EUR"]
+
+
+def test_inspect_writes_a_mapping_that_reads_the_file_the_same_way(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from payrecon.cli import main
+
+    exports = Path(__file__).parent / "fixtures" / "exports"
+    target = tmp_path / "m.toml"
+    assert main(["inspect", str(exports / "dkb_umsaetze.csv"), "--write-mapping", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert "header      line 5 (detected)" in out and "rows        read" in out
+    detected = read_ledger(exports / "dkb_umsaetze.csv")
+    again = read_ledger(exports / "dkb_umsaetze.csv", target)
+    cols = ["source_row", "id_payout", "amount", "currency"]
+    pd.testing.assert_frame_equal(detected[cols], again[cols])
+    assert main(["inspect", str(exports / "dkb_umsaetze.csv"), "--write-mapping", str(target)]) == 2
