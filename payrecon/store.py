@@ -79,6 +79,14 @@ _ROW_COLUMNS: Final = (
     "detail_fetched_at",
     "last_fetched_at",
 )
+#: Columns of :meth:`Store.history`, with their dtypes.
+_HISTORY_COLUMNS: Final = {
+    "id_payout": STRING,
+    "seen_at": TIMESTAMP,
+    "previous_status": STRING,
+    "status": STRING,
+    "source": STRING,
+}
 _CHUNK: Final = 500  # ids per IN (...) query, well under SQLite's bound on variables
 _FINAL_SQL: Final = ",".join(f"'{s}'" for s in sorted(FINAL_STATUSES))
 
@@ -549,17 +557,19 @@ class Store:
         status seen), ``status``, ``source`` (``fetch`` or ``callback``: what brought it).
         """
         sql = "SELECT id_payout, seen_at, previous_status, status, source FROM status_changes"
-        rows = self._read_for(sql, id_payout)
-        return _frame(
-            rows,
-            {
-                "id_payout": STRING,
-                "seen_at": TIMESTAMP,
-                "previous_status": STRING,
-                "status": STRING,
-                "source": STRING,
-            },
+        return _frame(self._read_for(sql, id_payout), _HISTORY_COLUMNS)
+
+    def final_flip_history(self) -> pd.DataFrame:
+        """The status history (columns of :meth:`history`) of only those payouts seen in two
+        different final statuses: what :mod:`payrecon.regressions` reads, without loading the
+        history of every payout."""
+        sql = (
+            "SELECT id_payout, seen_at, previous_status, status, source FROM status_changes"  # noqa: S608
+            " WHERE id_payout IN (SELECT id_payout FROM status_changes"
+            f" WHERE status IN ({_FINAL_SQL}) GROUP BY id_payout"
+            " HAVING COUNT(DISTINCT status) > 1) ORDER BY seq"
         )
+        return _frame(self._read(sql), _HISTORY_COLUMNS)
 
     def callbacks(self, id_payout: str | None = None) -> pd.DataFrame:
         """Callbacks received (one payout's, or all), oldest first.
