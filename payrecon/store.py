@@ -425,6 +425,79 @@ class Store:
                     (pid, previous, d.status, now, source),
                 )
 
+    def record_run(
+        self,
+        *,
+        name: str,
+        started_at: datetime,
+        ledger: str | None,
+        rows: int,
+        counts: Mapping[str, int],
+        open_items: Sequence[tuple[str, str | None, int | None, str, str, str, int]],
+        keep_runs: int = 60,
+    ) -> int:
+        """Keep one reconcile run and the exceptions open at it; returns the run's number.
+
+        ``open_items`` are ``(key, id_payout, source_row, category, issues, open_since,
+        runs_open)`` (see :mod:`payrecon.changes`). Runs are kept for ever; the open exceptions
+        only of the last ``keep_runs`` runs of each name (only the latest is read).
+        """
+        with self._write("recording a run") as c:
+            cur = c.execute(
+                "INSERT INTO runs (name, started_at, ledger, rows, exceptions, counts)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (name, _iso(started_at), ledger, rows, len(open_items), json.dumps(dict(counts))),
+            )
+            seq = int(cur.lastrowid or 0)
+            c.executemany(
+                "INSERT INTO run_exceptions (run_seq, key, id_payout, source_row, category,"
+                " issues, open_since, runs_open) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(seq, *item) for item in open_items],
+            )
+            c.execute(
+                "DELETE FROM run_exceptions WHERE run_seq IN (SELECT seq FROM runs WHERE name=?"
+                " ORDER BY seq DESC LIMIT -1 OFFSET ?)",
+                (name, keep_runs),
+            )
+            return seq
+
+    def last_run(
+        self, name: str
+    ) -> tuple[datetime, list[tuple[str, str | None, int | None, str, str, str, int]]] | None:
+        """When the latest run of ``name`` started and the exceptions open at it (the tuples of
+        :meth:`record_run`), or ``None`` when no run of that name was recorded."""
+        rows = self._read(
+            "SELECT seq, started_at FROM runs WHERE name=? ORDER BY seq DESC LIMIT 1", (name,)
+        )
+        if not rows:
+            return None
+        seq, started = rows[0]
+        items = self._read(
+            "SELECT key, id_payout, source_row, category, issues, open_since, runs_open"
+            " FROM run_exceptions WHERE run_seq=? ORDER BY rowid",
+            (seq,),
+        )
+        return datetime.fromisoformat(started), [tuple(r) for r in items]
+
+    def runs(self, name: str | None = None) -> pd.DataFrame:
+        """The recorded reconcile runs (one name's, or all), oldest first: ``name``,
+        ``started_at``, ``ledger``, ``rows``, ``exceptions``, ``counts`` (JSON text)."""
+        sql = "SELECT name, started_at, ledger, rows, exceptions, counts FROM runs"
+        rows = (
+            self._read(sql + " ORDER BY seq")
+            if name is None
+            else self._read(sql + " WHERE name=? ORDER BY seq", (name,))
+        )
+        columns = {
+            "name": STRING,
+            "started_at": TIMESTAMP,
+            "ledger": STRING,
+            "rows": "Int64",
+            "exceptions": "Int64",
+            "counts": STRING,
+        }
+        return _frame(rows, columns)
+
     def record_callback(
         self,
         id_payout: str | None,
