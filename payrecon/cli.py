@@ -556,7 +556,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     rec, files = result.reconciliation, result.files
     print(rec.summary_text())
     print(f"done in {result.seconds:.1f} s; wrote into {args.out.resolve()}:")
-    for key in ("report", "excel", "rows", "summary", "exceptions"):
+    shown = ("report", "excel", "rows", "summary", "exceptions")
+    for key in (*shown, *(k for k in files if k not in shown)):
         print(f"  {files[key].name:<16} {files[key].resolve()}")
     print(f"open {files['report'].resolve().as_uri()}")
     print(log_line(rec, report=files["report"], command="demo"), flush=True)

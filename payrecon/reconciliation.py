@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from payrecon.amounts import at_currency_scale
 from payrecon.categories import ADVICE, CATEGORIES, FLAGS
 from payrecon.csvout import frame_to_text_table, money_text, write_csv
 
@@ -231,13 +232,13 @@ class Reconciliation:
                 "usable id (suggestions.csv)"
             )
         if self.balances is not None:
-            gaps = self.balances[self.balances["gap"].fillna(0) != 0]
-            listed = ", ".join(
-                f"{c} {g}" for c, g in zip(gaps["currency"], gaps["gap"], strict=True)
-            )
+            from payrecon.balances import gaps
+
+            found = gaps(self.balances)
+            listed = ", ".join(f"{c} {at_currency_scale(g, c)}" for c, g in found.items())
             lines.append(
                 f"balance tie-out: gaps in {listed} (balances.csv)"
-                if len(gaps)
+                if found
                 else "balance tie-out: no gap"
             )
         if self.conservation is not None:
