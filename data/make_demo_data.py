@@ -20,7 +20,13 @@ It writes, next to itself:
     category of ``interface.md`` is planted in it at least three times (see ``PLANTED``).
 ``demo_ids.txt``
     Every payout id the platform has (as a platform export would list them); those the ledger lacks
-    come out as ``missing_in_ledger``.
+    come out as ``missing_in_ledger``. One payout in flight is left out on purpose: the balance
+    tie-out finds it (``RECURRING``).
+``demo_ledger_previous.csv``, ``demo_payouts_previous.csv``
+    Yesterday: the ledger as exported the day before (no bookings of the last day, one fee not yet
+    corrected, one status booked wrong), and the one payout whose status the platform has changed
+    since (``SUCCESS`` then, ``FAILED`` now). ``payrecon demo`` reconciles yesterday first, then
+    today, so its report shows what changed since the last run, a status regression included.
 
 The plan of what is planted is printed, and the demo's test checks that each category shows up.
 """
@@ -184,6 +190,112 @@ def booking(
             ledger_money(fee, d), "Paid"]  # fmt: skip
 
 
+def write_seed(path: Path, payouts: list[Payout]) -> None:
+    """A sandbox seed file (``payrecon/sandbox/seed.py``'s format)."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(
+            [
+                "id_payout", "amount", "currency", "payment_method_code", "payment_operator_code",
+                "status", "fee_amount", "fee_currency", "created_at", "processed_at",
+                "failure_reason_code", "is_test",
+            ]
+        )  # fmt: skip
+        for p in payouts:
+            w.writerow(
+                [
+                    p.id_payout, p.amount, p.currency, p.method, p.operator, p.status, p.fee,
+                    p.currency, iso(p.created_at), iso(p.processed_at), p.failure_reason_code,
+                    "true" if p.is_test else "false",
+                ]
+            )  # fmt: skip
+
+
+def write_ledger(path: Path, rows: list[tuple[datetime, list[str]]], generated: datetime) -> None:
+    """The bookkeeping system's export: a title line, then the header and the rows."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        fh.write(
+            f"Payout bookings export;generated {generated:%d.%m.%Y %H:%M};merchant demo-merchant\n"
+        )
+        w = csv.writer(fh, delimiter=";", lineterminator="\n")
+        w.writerow(
+            [
+                "Booking date",
+                "Merchant Order ID",
+                "Description",
+                "Amount",
+                "Currency",
+                "Fee",
+                "State",
+            ]
+        )
+        for _, line in rows:
+            w.writerow(line)
+        # What bookkeeping exports put under the rows: the reader sets these aside, with reasons.
+        w.writerow(["", "", "Total", "", "", "", ""])
+        fh.write("\nExported by LedgerPro 7.2\n")
+
+
+@dataclass(frozen=True)
+class Recurring:
+    """What the recurring-run features need planted: payouts, ledger rows, ids left unlisted."""
+
+    payouts: list[Payout]
+    ledger_rows: list[tuple[datetime, list[str]]]
+    unlisted: tuple[str, ...]
+    story: str
+
+
+def recurring_plants(schedule: dict[str, tuple[Decimal, Decimal]]) -> Recurring:
+    """Fixed values, no random draws (so every payout above stays byte for byte the same):
+
+    * ``PO-DEMO-0401`` EUR 1,250.00, booked under the typo ``PO-DEMO 0401`` (breaks the id rule):
+      a one-to-one suggestion;
+    * ``PO-DEMO-0402`` INR 48,500, booked as ``PO-DEMO-0420`` (digits swapped: 410 Gone) a day
+      later: a one-to-one suggestion one day apart;
+    * ``PO-DEMO-0403`` + ``PO-DEMO-0404`` IDR 1,200,000 + 800,000, booked as one line
+      ``BATCH 18.11`` of 2,000,000: a one-to-several suggestion;
+    * ``PO-DEMO-0499`` IDR 2,500,099 ``PROCESSING``, in no list and no ledger: the balance
+      tie-out's gap.
+    """
+
+    def payout(pid: str, amount: str, cur: str, status: str, when: datetime) -> Payout:
+        method, operator = CURRENCIES[cur][4][0]
+        value = Decimal(amount)
+        processed = None if status == "PROCESSING" else when + timedelta(minutes=4)
+        return Payout(
+            pid, value, cur, method, operator, status, contract_fee(schedule, value, cur),
+            when, processed, "", False,
+        )  # fmt: skip
+
+    day = ANCHOR - timedelta(days=2, hours=5)
+    made = [
+        payout("PO-DEMO-0401", "1250.00", "EUR", "SUCCESS", day),
+        payout("PO-DEMO-0402", "48500", "INR", "SUCCESS", day - timedelta(days=3)),
+        payout("PO-DEMO-0403", "1200000", "IDR", "SUCCESS", day),
+        payout("PO-DEMO-0404", "800000", "IDR", "SUCCESS", day + timedelta(hours=2)),
+        payout("PO-DEMO-0499", "2500099", "IDR", "PROCESSING", ANCHOR - timedelta(hours=5)),
+    ]
+    by_id = {p.id_payout: p for p in made}
+
+    def booked(as_id: str, parts: list[Payout], when: datetime) -> tuple[datetime, list[str]]:
+        amount, fee = sum(p.amount for p in parts), sum(p.fee for p in parts)
+        return when, booking(when, as_id, "Payout (typed by hand)", amount, fee, parts[0].currency)
+
+    p401, p402 = by_id["PO-DEMO-0401"], by_id["PO-DEMO-0402"]
+    batch = [by_id["PO-DEMO-0403"], by_id["PO-DEMO-0404"]]
+    rows = [
+        booked("PO-DEMO 0401", [p401], p401.created_at),
+        booked("PO-DEMO-0420", [p402], p402.created_at + timedelta(days=1)),
+        booked("BATCH 18.11", batch, day),
+    ]
+    story = (
+        "PO-DEMO 0401 -> PO-DEMO-0401, PO-DEMO-0420 -> PO-DEMO-0402, "
+        "BATCH 18.11 -> PO-DEMO-0403;PO-DEMO-0404"
+    )
+    return Recurring(made, rows, ("PO-DEMO-0499",), story)
+
+
 def main() -> None:
     rng = random.Random(SEED)
     schedule = load_schedule()
@@ -232,25 +344,27 @@ def main() -> None:
     tests = [p for p in payouts if p.is_test]
     not_booked |= {p.id_payout for p in tests[3:]}  # three test payouts slipped into the books
 
+    recurring = recurring_plants(schedule)
+    payouts_all = sorted([*payouts, *recurring.payouts], key=lambda p: p.created_at)
+    reversed_payout = take(succ[200:], 1)[0]  # SUCCESS yesterday, FAILED today
+    older = [p for p in succ[150:] if p.created_at < ANCHOR - timedelta(days=2)]
+    fee_fixed = take(older, 1)[0]  # its fee booked wrong yesterday, corrected today
+    payouts_all = [
+        replace(
+            p,
+            status="FAILED",
+            failure_reason_code="PAYMENT_PROCESS_ERROR",
+            processed_at=ANCHOR - timedelta(hours=3),
+        )
+        if p.id_payout == reversed_payout.id_payout
+        else p
+        for p in payouts_all
+    ]
     # -- the platform: the sandbox seed ---------------------------------------------------------
-    with (HERE / "demo_payouts.csv").open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(
-            [
-                "id_payout", "amount", "currency", "payment_method_code", "payment_operator_code",
-                "status", "fee_amount", "fee_currency", "created_at", "processed_at",
-                "failure_reason_code", "is_test",
-            ]
-        )  # fmt: skip
-        for p in payouts:
-            w.writerow(
-                [
-                    p.id_payout, p.amount, p.currency, p.method, p.operator, p.status, p.fee,
-                    p.currency, iso(p.created_at), iso(p.processed_at), p.failure_reason_code,
-                    "true" if p.is_test else "false",
-                ]
-            )  # fmt: skip
-    (HERE / "demo_ids.txt").write_text("".join(f"{p.id_payout}\n" for p in payouts))
+    write_seed(HERE / "demo_payouts.csv", payouts_all)
+    write_seed(HERE / "demo_payouts_previous.csv", [reversed_payout])
+    listed = [p for p in payouts_all if p.id_payout not in recurring.unlisted]
+    (HERE / "demo_ids.txt").write_text("".join(f"{p.id_payout}\n" for p in listed))
 
     # -- the ledger -----------------------------------------------------------------------------
     status_plant = {p.id_payout for p in plan["status_mismatch"]}
@@ -258,6 +372,7 @@ def main() -> None:
     fee_plant = {p.id_payout for p in plan["fee_mismatch"]}
     currency_plant = {p.id_payout for p in plan["currency_mismatch"]}
     dup_plant = {p.id_payout for p in plan["duplicate_in_ledger"]}
+    first_dup = plan["duplicate_in_ledger"][0].id_payout
     rows: list[tuple[datetime, list[str]]] = []
     wrong_status = {
         "FAILED": "Paid",
@@ -287,7 +402,12 @@ def main() -> None:
             p.created_at.strftime("%d.%m.%Y"), p.id_payout, f"Payout {p.id_payout[-4:]}",
             ledger_money(amount, decimals), f"{pad}{cur}{pad}", ledger_money(fee, decimals), word,
         ]  # fmt: skip
-        rows.append((p.created_at, line))
+        if p.id_payout == first_dup:  # booked first with a digit too many, then again right
+            wrong = [*line]
+            wrong[3] = ledger_money(amount * 10, decimals)
+            rows.append((p.created_at, wrong))
+        else:
+            rows.append((p.created_at, line))
         if p.id_payout in dup_plant:
             again = [*line]
             again[2] += " (booked again)"
@@ -313,30 +433,27 @@ def main() -> None:
         # the bank's own charges, booked on the payout account with no payout id: no_payout_id
         when = ANCHOR - timedelta(days=6 + 9 * i)
         rows.append((when, booking(when, "", "Bank charge", charge, Decimal(0), cur)))
+    rows += recurring.ledger_rows
     rows.sort(key=lambda r: r[0])
-    with (HERE / "demo_ledger.csv").open("w", newline="", encoding="utf-8") as fh:
-        fh.write(
-            f"Payout bookings export;generated {ANCHOR:%d.%m.%Y %H:%M};merchant demo-merchant\n"
-        )
-        w = csv.writer(fh, delimiter=";", lineterminator="\n")
-        w.writerow(
-            [
-                "Booking date",
-                "Merchant Order ID",
-                "Description",
-                "Amount",
-                "Currency",
-                "Fee",
-                "State",
-            ]
-        )
-        for _, line in rows:
-            w.writerow(line)
-        # What bookkeeping exports put under the rows: the reader sets these aside, with reasons.
-        w.writerow(["", "", "Total", "", "", "", ""])
-        fh.write("\nExported by LedgerPro 7.2\n")
+    write_ledger(HERE / "demo_ledger.csv", rows, ANCHOR)
 
-    print(f"{len(payouts)} payouts ({len(tests)} test), {len(rows)} ledger rows")
+    # -- yesterday's export: no bookings of the last day, the fee not yet corrected, the
+    #    amount-plant booked with the wrong status instead of the wrong amount
+    changed = plan["amount_mismatch"][0]
+    previous = []
+    for when, line in rows:
+        if when >= ANCHOR - timedelta(days=1):
+            continue
+        line = [*line]
+        decimals = CURRENCIES.get(line[4].strip(), (0, 0, 0, 2))[3]
+        if line[1] == fee_fixed.id_payout:
+            line[5] = ledger_money(fee_fixed.fee + quantum(decimals) * 10, decimals)
+        if line[1] == changed.id_payout:
+            line[3], line[6] = ledger_money(changed.amount, decimals), "Rejected"
+        previous.append((when, line))
+    write_ledger(HERE / "demo_ledger_previous.csv", previous, ANCHOR - timedelta(days=1))
+
+    print(f"{len(payouts_all)} payouts ({len(tests)} test), {len(rows)} ledger rows")
     for name, chosen in plan.items():
         print(f"  {name:<22} {', '.join(p.id_payout for p in chosen)}")
     print(
@@ -344,6 +461,14 @@ def main() -> None:
     )
     print("  missing_on_platform    PO-DEMO-9001..9004; fetch_error: 3 ids that break the id rule")
     print(f"  test_payment           {', '.join(p.id_payout for p in tests[:3])} (booked)")
+    print(f"  duplicate_role         {first_dup}: the first copy is the extra one (amount x10)")
+    print(f"  suggestions            {recurring.story}")
+    print(f"  balance tie-out        {', '.join(recurring.unlisted)} in flight, in no list")
+    print(
+        f"  since yesterday        {reversed_payout.id_payout} SUCCESS -> FAILED (regression), "
+        f"{fee_fixed.id_payout} fee corrected (resolved), {changed.id_payout} status -> amount "
+        "(changed), the last day's bookings (new)"
+    )
     assert all(by_id[p.id_payout] for p in payouts)
 
 

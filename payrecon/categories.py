@@ -24,10 +24,24 @@ CATEGORIES: Final = (
 )
 
 #: Extra words that may follow the category words in ``issues``.
-FLAGS: Final = ("fee_schedule_mismatch", "amount_precision", "test_payment", "not_fetched")
+FLAGS: Final = (
+    "fee_schedule_mismatch",
+    "amount_precision",
+    "test_payment",
+    "not_fetched",
+    "status_regressed",
+)
 
 #: Flags that make an otherwise matched or pending row an exception.
-EXCEPTION_FLAGS: Final = ("fee_schedule_mismatch", "amount_precision", "test_payment")
+EXCEPTION_FLAGS: Final = (
+    "fee_schedule_mismatch",
+    "amount_precision",
+    "test_payment",
+    "status_regressed",
+)
+
+#: ``duplicate_role`` of a ``duplicate_in_ledger`` row: the booking to keep, the ones to reverse.
+DUPLICATE_ROLES: Final = ("kept", "extra")
 
 #: Categories that need no one's attention.
 QUIET: Final = ("matched", "pending")
@@ -35,7 +49,8 @@ QUIET: Final = ("matched", "pending")
 #: What a person should do about each category and flag (the report and the README show these).
 ADVICE: Final[dict[str, str]] = {
     "duplicate_in_ledger": (
-        "The same payout is booked more than once: keep one booking, reverse the others."
+        "The same payout is booked more than once: keep the row whose duplicate_role is kept "
+        "(it agrees with the platform), reverse the extra ones."
     ),
     "no_payout_id": (
         "The ledger booked money with no payout id (a bank charge, a transfer, a payout booked "
@@ -82,6 +97,11 @@ ADVICE: Final[dict[str, str]] = {
     ),
     "test_payment": ("A test payout (isTest): it should not be in a production ledger."),
     "not_fetched": ("The statuses table does not hold this id: fetch it (run without --statuses)."),
+    "status_regressed": (
+        "The platform reported one final status and now reports another (e.g. SUCCESS, then "
+        "FAILED): money may have left and come back. Check the bank statement, then correct the "
+        "booking."
+    ),
 }
 
-__all__ = ["ADVICE", "CATEGORIES", "EXCEPTION_FLAGS", "FLAGS", "QUIET"]
+__all__ = ["ADVICE", "CATEGORIES", "DUPLICATE_ROLES", "EXCEPTION_FLAGS", "FLAGS", "QUIET"]

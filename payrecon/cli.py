@@ -4,6 +4,7 @@ Each ``_cmd_*`` function does one command's work by calling the library; none of
 traceback or decides an exit code of its own. Exit codes (``interface.md``): 0 done (discrepancies
 are not an error), 2 bad input or usage, 3 the platform could not be reached or refused the
 credentials; beyond it, 4 a ``reconcile --fail-on`` category was found (``payrecon.schedule``),
+5 the conservation proof failed (``payrecon.conservation``; the outputs are written first),
 1 any other payrecon error, 130 interrupted, 141 the reader of the output went away.
 """
 
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, NoReturn
 from payrecon import __version__
 from payrecon.errors import (
     ConfigError,
+    ConservationError,
     CredentialsError,
     InputError,
     PayreconError,
@@ -35,6 +37,8 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_PLATFORM = 3
+#: The conservation proof failed: a payrecon bug, never a finding (payrecon.conservation).
+EXIT_PROOF = 5
 EXIT_INTERRUPTED = 130
 #: What a shell reports for a command killed by SIGPIPE: the reader of its output went away.
 EXIT_BROKEN_PIPE = 141
@@ -81,6 +85,30 @@ def _add_reconcile_run_options(p: argparse.ArgumentParser) -> None:
         "--excel",
         action="store_true",
         help="write report.xlsx however many rows (by default only up to 50,000: it is slow)",
+    )
+    _add_recurring_options(p)
+
+
+def _add_recurring_options(p: argparse.ArgumentParser) -> None:
+    """Options of a recurring run (see docs/recurring.md)."""
+    p.add_argument(
+        "--run-name",
+        help="name of this recurring run (default: the ledger file's name); changes.csv "
+        "compares with the previous run of the same name",
+    )
+    p.add_argument(
+        "--match-window",
+        type=int,
+        default=3,
+        metavar="DAYS",
+        help="days between a ledger row and a payout for a suggested match (default 3)",
+    )
+    p.add_argument(
+        "--confirmed",
+        type=Path,
+        metavar="FILE",
+        help="CSV of confirmed matches (source_row or ledger_id, and id_payout): those ledger "
+        "rows are reconciled as naming those payouts",
     )
 
 
@@ -291,11 +319,39 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     """Reconcile; exit 4 (``schedule.EXIT_FOUND``) when a ``--fail-on`` category appears. The
     last line printed is always the one-line summary for logs."""
     from payrecon.runtime import import_on_the_side, reuse_freed_memory
-    from payrecon.schedule import EXIT_FOUND, dated_folder, found, log_line, parse_fail_on
+    from payrecon.schedule import (
+        EXIT_FOUND,
+        dated_folder,
+        found,
+        log_line,
+        needs_history,
+        parse_fail_on,
+    )
 
     fail_on = parse_fail_on(args.fail_on)  # usage problems before any work
     if args.include_known and args.no_store:
         raise InputError("--include-known reads the store: drop --no-store")
+    tracked = not args.no_store and (args.statuses is None or args.run_name is not None)
+    if needs_history(fail_on) and not tracked:
+        raise InputError(
+            "--fail-on new compares with the last run kept in the store: drop --no-store "
+            "(with --statuses, give --run-name)"
+        )
+    if args.match_window < 0:
+        raise InputError(f"--match-window: must be zero or more days, not {args.match_window}")
+    from payrecon.confirmed import read_confirmed
+    from payrecon.recurring import (
+        Extras,
+        confirm,
+        finish,
+        gather,
+        history_store,
+        platform_side,
+        wanted_ids,
+    )
+
+    confirmations = read_confirmed(args.confirmed) if args.confirmed else []
+    extras = Extras()
     reuse_freed_memory()
     early = None
     if args.statuses is not None and args.statuses.is_file():
@@ -316,6 +372,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     schedule = FeeSchedule.load(args.fee_schedule) if args.fee_schedule else None
     out = dated_folder(args.out) if args.dated else args.out
     ledger = read_ledger(args.ledger, args.mapping)
+    ledger = confirm(ledger, confirmations, extras)
     for line in detection_lines(ledger_info(ledger)):
         print(line, file=sys.stderr)
     extra_ids: list[str] | None = None
@@ -335,6 +392,9 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
                 raise InputError(f"--include-known: no store at {args.store}")
             with Store.open_readonly(args.store) as known_store:
                 extra_ids = [*(extra_ids or []), *known_store.known_ids()]
+        if tracked:
+            with history_store(args.store) as history:
+                gather(history, None, extras)
     else:
         from payrecon.client import Client
         from payrecon.store import open_store
@@ -348,8 +408,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
             )
             if args.include_known and store is not None:
                 extra_ids = [*(extra_ids or []), *store.known_ids()]
-            named = [i for i in ledger["id_payout"].tolist() if i]  # no id: nothing to fetch
-            wanted = list(dict.fromkeys([*named, *(extra_ids or [])]))
+            wanted = wanted_ids(ledger, extra_ids, extras)
             try:
                 statuses = client.fetch_statuses(
                     wanted,
@@ -357,9 +416,13 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
                     refresh=args.refresh,
                     progress=False if args.no_progress else None,
                 )
+                gather(store, client, extras)
             finally:
                 if store is not None:
                     store.close()
+    statuses, extra_ids = platform_side(statuses, extra_ids, extras)
+    for note in extras.notes:
+        print(note)
     import_on_the_side(  # a core is free while reconciling
         "payrecon.report.html", "payrecon.report.figures", "payrecon.report.excel"
     )
@@ -371,8 +434,16 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         fee_schedule=schedule,
         ledger_source=str(args.ledger),
         base_url=base_url,
+        regressions=extras.regressions,
+        match_window=args.match_window,
+        check=False,  # the outputs first, then the proof (exit 5 if it fails)
     )
     del ledger, statuses, early  # the result holds what it needs; the output reuses their memory
+    if tracked:
+        with history_store(args.store) as history:
+            rec = finish(rec, extras, history, args.run_name)
+    else:
+        rec = finish(rec, extras, None, None)
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="payrecon-csv") as writer:
@@ -382,15 +453,18 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     from payrecon.report.excel import AUTO_EXCEL_ROWS
 
     print(rec.summary_text())
+    files = ", ".join(str(path) for key, path in written.items() if key != "exceptions")
     if args.excel or len(rec.rows) <= AUTO_EXCEL_ROWS:
         excel = rec.to_excel(out / "report.xlsx")
-        print(f"wrote {written['rows']}, {written['summary']}, {report}, {excel}")
+        print(f"wrote {files}, {report}, {excel}")
     else:
-        print(f"wrote {written['rows']}, {written['summary']}, {report}")
+        print(f"wrote {files}, {report}")
         print(
             f"report.xlsx not written: {len(rec.rows):,} rows is more than "
             f"{AUTO_EXCEL_ROWS:,} (about 4,000 rows a second); --excel writes it anyway"
         )
+    if rec.conservation is not None:
+        rec.conservation.verify()
     hits = found(rec, fail_on)
     if hits:
         listed = ", ".join(f"{k}={v}" for k, v in hits.items())
@@ -605,7 +679,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     rec, files = result.reconciliation, result.files
     print(rec.summary_text())
     print(f"done in {result.seconds:.1f} s; wrote into {args.out.resolve()}:")
-    for key in ("report", "excel", "rows", "summary", "exceptions"):
+    shown = ("report", "excel", "rows", "summary", "exceptions")
+    for key in (*shown, *(k for k in files if k not in shown)):
         print(f"  {files[key].name:<16} {files[key].resolve()}")
     print(f"open {files['report'].resolve().as_uri()}")
     print(log_line(rec, report=files["report"], command="demo"), flush=True)
@@ -631,6 +706,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TransportError, CredentialsError) as exc:
         print(f"payrecon: platform: {exc}", file=sys.stderr)
         return EXIT_PLATFORM
+    except ConservationError as exc:
+        print(f"payrecon: {exc}", file=sys.stderr)
+        return EXIT_PROOF
     except PayreconError as exc:
         print(f"payrecon: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -61,6 +61,7 @@ from payrecon.throttle import AdaptiveRate
 if TYPE_CHECKING:
     import pandas as pd
 
+    from payrecon.balances import Balance
     from payrecon.callback_keys import CallbackKey
     from payrecon.store import Store
 
@@ -597,6 +598,50 @@ class Client:
         _check_id(id_payout)
         tokens = self._token_set([payout_operation("GET", id_payout)])
         return self._get_detail(id_payout, tokens)
+
+    def get_balances(self, currencies: Iterable[str] | None = None) -> list[Balance]:
+        """The merchant's balances (``GET /balances``, §3.5), one per currency account, money
+        exact. ``currencies`` narrows the answer (``currencyCodes``); the platform silently
+        leaves out currencies the merchant has no account in. The token names only
+        ``GET /balances``.
+
+        Raises
+        ------
+        BusinessError
+            406 ``MERCHANT_INACTIVE``.
+        APIError, TransportError, CredentialsError
+            Any other failure, after retries; an answer without a ``data`` list is an
+            ``APIError`` with code ``bad_response``.
+        """
+        from urllib.parse import quote
+
+        from payrecon.balances import BALANCES_OPERATION, parse_balances
+
+        op = BALANCES_OPERATION
+        tokens = self._token_set([op])
+        path = "/balances"
+        codes = [c.strip() for c in currencies or () if c and c.strip()]
+        if codes:
+            path += "?currencyCodes=" + quote(",".join(dict.fromkeys(codes)), safe=",")
+        answer = self._call(
+            "GET",
+            path,
+            bearer=lambda: tokens.bearer(op),
+            on_unauthorized=lambda sent: tokens.renew_after_401(op, sent),
+        )
+        if answer.status != 200:
+            raise error_for(answer, "GET", path)
+        try:
+            return parse_balances(_body(answer))
+        except ValueError as exc:
+            problem = str(exc)
+        raise APIError(
+            f"unreadable balances: {problem}",
+            status=200,
+            method="GET",
+            path=path,
+            code="bad_response",
+        )
 
     def create_payout(
         self,

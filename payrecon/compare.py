@@ -52,11 +52,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from payrecon.amounts import fraction_fits
-from payrecon.categories import CATEGORIES, EXCEPTION_FLAGS, FLAGS, QUIET
+from payrecon.categories import CATEGORIES, DUPLICATE_ROLES, EXCEPTION_FLAGS, FLAGS, QUIET
+from payrecon.conservation import prove, with_proof
 from payrecon.fees import FeeSchedule
 from payrecon.frames import MONEY, MONEY_TYPE, STRING, TEXT, TIMESTAMP
 from payrecon.platform import FAILED, PROCESSING, REFUSED, ZERO_DECIMAL_CURRENCIES
 from payrecon.reconciliation import Reconciliation
+from payrecon.suggestions import CANDIDATE_CATEGORIES, DEFAULT_WINDOW, INVALID_ID, suggest
 
 NOT_FOUND = "not_found"
 ANY_CURRENCY = "*"
@@ -89,6 +91,8 @@ ROW_COLUMNS = (
     "failure_reason_code",
     "http_status",
     "error",
+    "duplicate_role",
+    "status_history",
 )
 
 
@@ -208,6 +212,7 @@ class _Match:
     status_row: np.ndarray  # per ledger row: its statuses row (the id's last), or -1
     only: np.ndarray  # statuses rows no ledger row names: each id's last row, in table order
     new_ids: pa.Array  # extra ids neither table holds, in the order given
+    status_ids: int  # distinct ids in the statuses table
 
 
 def _match_aligned(l_id: Column, s_id: Column, extra: pa.Array) -> _Match | None:
@@ -225,6 +230,7 @@ def _match_aligned(l_id: Column, s_id: Column, extra: pa.Array) -> _Match | None
     chosen = np.arange(u, dtype=np.int64)  # the statuses row of each ledger id
     only = np.zeros(0, dtype=np.int64)
     tail_ids = pa.array([], TEXT)
+    tail_known = 0  # distinct tail ids that are ledger ids too
     tail = _flat(s_id.slice(u))
     if len(tail):
         enc_t = pc.dictionary_encode(tail)
@@ -238,6 +244,7 @@ def _match_aligned(l_id: Column, s_id: Column, extra: pa.Array) -> _Match | None
         hit = pc.fill_null(pc.index_in(ids, value_set=tail_ids), -1)
         hit_np = hit.to_numpy(zero_copy_only=False).astype(np.int64)
         again = hit_np >= 0
+        tail_known = int(again.sum())
         chosen[again] = u + last[hit_np[again]]  # a later row of the same id wins
         named = np.zeros(len(tail_ids), dtype=bool)
         named[hit_np[again]] = True
@@ -249,7 +256,8 @@ def _match_aligned(l_id: Column, s_id: Column, extra: pa.Array) -> _Match | None
         known[at[at >= 0].astype(np.int64)] = True
         known |= _np(pc.is_in(extra, value_set=tail_ids))
         new_ids = extra.filter(pa.array(~known))
-    return _Match(lc, np.bincount(lc, minlength=u), chosen[lc], only, new_ids)
+    status_ids = u + len(tail_ids) - tail_known
+    return _Match(lc, np.bincount(lc, minlength=u), chosen[lc], only, new_ids, status_ids)
 
 
 def _match(l_id: Column, s_id: Column, extra: pa.Array) -> _Match:
@@ -273,7 +281,8 @@ def _match(l_id: Column, s_id: Column, extra: pa.Array) -> _Match:
     np.maximum.at(chosen, sc, np.arange(m, dtype=np.int64))
     only = np.flatnonzero((chosen[sc] == np.arange(m)) & (ledger_count[sc] == 0))
     new_codes = ec[(chosen[ec] < 0) & (ledger_count[ec] == 0)] if len(ec) else ec
-    return _Match(lc, ledger_count, chosen[lc], only, pc.take(dictionary, pa.array(new_codes)))
+    new_ids = pc.take(dictionary, pa.array(new_codes))
+    return _Match(lc, ledger_count, chosen[lc], only, new_ids, int((chosen >= 0).sum()))
 
 
 # -- the core ----------------------------------------------------------------------------------
@@ -292,6 +301,11 @@ def reconcile(
     ledger_source: str | None = None,
     base_url: str | None = None,
     generated_at: datetime | None = None,
+    regressions: pd.DataFrame | None = None,
+    match_window: int = DEFAULT_WINDOW,
+    set_aside: Mapping[str, int] | None = None,
+    rows_read: int | None = None,
+    check: bool = True,
 ) -> Reconciliation:
     """Reconcile a ledger table against a statuses table.
 
@@ -318,11 +332,25 @@ def reconcile(
         whether the column exists.
     ledger_source, base_url, generated_at
         Metadata carried into the result and its report.
+    regressions
+        Payouts the store saw in one final status and now sees in another
+        (:func:`payrecon.regressions.from_store`); their rows get the flag ``status_regressed``
+        and the column ``status_history``.
+    match_window
+        Days between a ledger row's date and a payout's for a suggested match
+        (:mod:`payrecon.suggestions`).
+    set_aside, rows_read
+        The rows the ledger reader set aside (reason -> count) and the rows it read in all, for
+        the conservation proof (:mod:`payrecon.conservation`).
+    check
+        Raise :class:`~payrecon.errors.ConservationError` when the proof fails (the command line
+        passes ``False``, writes its outputs, then checks).
 
     Returns
     -------
     Reconciliation
-        ``rows``, ``summary``, ``exceptions`` and metadata; see the module docstring for the rules.
+        ``rows``, ``summary``, ``exceptions``, ``suggestions``, ``conservation`` and metadata;
+        see the module docstring for the rules.
     """
     info = (
         ledger.attrs.get("payrecon", {}) if isinstance(ledger.attrs.get("payrecon"), dict) else {}
@@ -446,6 +474,14 @@ def reconcile(
     agrees = ~said | _np(pc.equal(a_mapped, PROCESSING))
     pending = both & processing & agrees
 
+    # Which copy of a duplicated booking agrees with the platform: the one to keep.
+    agree = (
+        (both & ~cur_mm).astype(np.int8)
+        + (comparable & ~amount_mm).astype(np.int8)
+        + (both & ~status_mm).astype(np.int8)
+    )
+    duplicate_role = _duplicate_roles(dup, lc, agree, l_date, total)
+
     conds = [
         dup,
         no_id,
@@ -479,7 +515,8 @@ def reconcile(
         & ~np.where(zero_dec, fraction_fits(p_amount_flat, 0), fraction_fits(p_amount_flat, 2))
     )
     test_payment = found & _np(p_is_test)
-    flags = [schedule_mm, precision_bad, test_payment, not_fetched]
+    regressed, status_history, regression_table = _regressions(regressions, row_id, found, total)
+    flags = [schedule_mm, precision_bad, test_payment, not_fetched, regressed]
 
     issues = _issues([*conds, is_matched, *flags], [*CATEGORIES, *FLAGS])
     rows_arrow: dict[str, pa.Array] = {
@@ -507,12 +544,15 @@ def reconcile(
         "failure_reason_code": plat("failure_reason_code", TEXT),
         "http_status": plat("http_status", pa.int64()),
         "error": pc.if_else(pa.array(not_fetched), pa.scalar("not_fetched", TEXT), p_error),
+        "duplicate_role": duplicate_role,
+        "status_history": status_history,
     }
     exc_mask = (
         ~np.isin(code, [CATEGORIES.index(q) for q in QUIET])
         | schedule_mm
         | precision_bad
         | test_payment
+        | regressed
     )
     from payrecon.ledger import SetAside  # the reader's record of the rows it set aside
 
@@ -520,6 +560,10 @@ def reconcile(
     if not isinstance(aside, SetAside):
         aside = SetAside((), (), ())
     aside_counts = aside.counts()
+    if set_aside is None:  # the reader's own count of the rows it set aside
+        set_aside = aside_counts
+        if rows_read is None and "rows_read" in info:
+            rows_read = int(info["rows_read"])
     with ThreadPoolExecutor(max_workers=1) as pool:  # the sums beside the frames
         summing = pool.submit(
             _summary,
@@ -529,18 +573,36 @@ def reconcile(
             fetched_ok & first_of_id,
             in_ledger,
             aside_counts,
+            has_fee,
         )
         table = pa.table({name: rows_arrow[name] for name in ROW_COLUMNS})
         rows = _rows_frame(table)
         # Filtered in arrow, a few rows out of many: cheaper than pandas' ``.loc`` on every column.
         exceptions = _rows_frame(table.filter(pa.array(exc_mask)), index=np.flatnonzero(exc_mask))
-        summary = summing.result()
+        summary, money_in, money_by_category = summing.result()
+    once = found & first_of_id  # each distinct id of the statuses table, once
+    errors = p_error.filter(pa.array(once & ~no_error))
+    conservation = prove(
+        ledger_rows=n,
+        ledger_rows_by_category=dict(
+            zip(CATEGORIES, np.bincount(code[:n], minlength=len(CATEGORIES)).tolist(), strict=True)
+        ),
+        money_in=money_in,
+        money_by_category=money_by_category,
+        asked=match.status_ids,
+        answered=int((once & no_error).sum()),
+        errors={str(v["values"]): int(v["counts"]) for v in pc.value_counts(errors).to_pylist()},
+        set_aside=set_aside,
+        rows_read=rows_read,
+    )
+    summary = with_proof(summary, conservation)
+    suggestions = _suggestions(table, code, in_ledger, tolerance, match_window, l_id, n)
     dates = l_date.drop_null()
     period = None
     if len(dates):
         lo, hi = pc.min_max(dates).values()
         period = (pd.Timestamp(lo.as_py()), pd.Timestamp(hi.as_py()))
-    return Reconciliation(
+    rec = Reconciliation(
         rows=rows,
         summary=summary,
         exceptions=exceptions,
@@ -551,7 +613,14 @@ def reconcile(
         tolerances={"amount": _tolerance_repr(tolerance), "fee": _tolerance_repr(fee_tolerance)},
         fee_schedule=fee_schedule is not None,
         set_aside=aside.frame(),
+        suggestions=suggestions,
+        regressions=regression_table,
+        conservation=conservation,
+        match_window=match_window,
     )
+    if check:
+        conservation.verify()
+    return rec
 
 
 def _issues(masks: list[np.ndarray], labels: list[str]) -> pa.Array:
@@ -589,6 +658,9 @@ def _rows_frame(table: pa.Table, index: np.ndarray | None = None) -> pd.DataFram
     return frame
 
 
+MoneySums: TypeAlias = dict[str, dict[str, Decimal]]
+
+
 def _summary(
     code: np.ndarray,
     cols: dict[str, pa.Array],
@@ -596,20 +668,16 @@ def _summary(
     platform_once: np.ndarray,
     in_ledger: np.ndarray,
     set_aside: Mapping[str, int],
-) -> pd.DataFrame:
-    """Counts per category (all of them, in order), rows set aside by reason and the rows
-    conservation (read = ledger + set aside), then exact sums per currency."""
+    has_fee: bool = True,
+) -> tuple[pd.DataFrame, MoneySums, dict[str, dict[str, dict[str, Decimal]]]]:
+    """Counts per category (all of them, in order), rows set aside by reason, then exact sums
+    per currency; and for the conservation proof, the ledger's money per currency and per
+    currency and category."""
     counts = np.bincount(code.astype(np.int64), minlength=len(CATEGORIES))
     records: list[dict[str, Any]] = [
         {"section": "category", "key": c, "count": int(counts[i])} for i, c in enumerate(CATEGORIES)
     ]
     records += [{"section": "set_aside", "key": k, "count": v} for k, v in set_aside.items()]
-    n_ledger, n_aside = int(in_ledger.sum()), sum(set_aside.values())
-    records += [
-        {"section": "rows", "key": "read", "count": n_ledger + n_aside},
-        {"section": "rows", "key": "ledger", "count": n_ledger},
-        {"section": "rows", "key": "set_aside", "count": n_aside},
-    ]
     # Masked keys instead of filtered tables: rows of the other side group under a null key
     # (dropped below), and the money columns are already null where a side has no value.
     key = pc.fill_null(key_currency, UNKNOWN_CURRENCY)
@@ -619,6 +687,7 @@ def _summary(
             "currency": pc.if_else(pa.array(in_ledger), key, null_key),
             "amount": cols["ledger_amount"],
             "fee": cols["ledger_fee"],
+            "code": pa.array(code),
         }
     )
     p_key = pc.fill_null(cols["platform_currency"], UNKNOWN_CURRENCY)
@@ -640,6 +709,21 @@ def _summary(
             d = sums.setdefault(rec["currency"], {})
             d[f"{side}_amount"] = rec["amount_sum"]
             d[f"{side}_fee"] = rec["fee_sum"]
+    kinds = ("amount", "fee") if has_fee else ("amount",)
+    zero = Decimal(0)
+    money_in: MoneySums = {k: {} for k in kinds}
+    for cur, d in sums.items():
+        for k in kinds:
+            if "ledger_amount" in d:  # a currency some ledger row has
+                money_in[k][cur] = d[f"ledger_{k}"] or zero
+    by_cat: dict[str, dict[str, dict[str, Decimal]]] = {k: {} for k in kinds}
+    by_code = led.group_by(["currency", "code"]).aggregate([("amount", "sum"), ("fee", "sum")])
+    for rec in by_code.to_pylist():
+        if rec["currency"] is None:
+            continue
+        for k in kinds:
+            per = by_cat[k].setdefault(rec["currency"], {})
+            per[CATEGORIES[rec["code"]]] = rec[f"{k}_sum"] or zero
     n_rows = {r["currency"]: r["currency_count"] for r in rows_per.to_pylist()}
     zero = Decimal(0)
     for cur in sorted(sums, key=lambda c: (c == UNKNOWN_CURRENCY, c)):
@@ -678,7 +762,73 @@ def _summary(
     )
     for c in money_cols:
         frame[c] = pd.Series(pa.array([r.get(c) for r in records], MONEY_TYPE), dtype=MONEY)
-    return frame
+    return frame, money_in, by_cat
+
+
+def _duplicate_roles(
+    dup: np.ndarray, codes: np.ndarray, agree: np.ndarray, l_date: Column, total: int
+) -> pa.Array:
+    """``kept`` for the copy of each duplicated id that agrees with the platform on most of
+    amount, currency and status (all three when one does), the earliest booked (then the first
+    in the file) among equals; ``extra`` for the other copies; empty on every other row."""
+    rows = np.flatnonzero(dup)
+    if not len(rows):
+        return pa.nulls(total, TEXT)
+    dates = pc.cast(pc.take(l_date, pa.array(rows)), pa.int64())
+    date_key = pc.fill_null(dates, np.iinfo(np.int64).max).to_numpy(zero_copy_only=False)
+    order = np.lexsort((rows, date_key, -agree[rows].astype(np.int64), codes[rows]))
+    sorted_codes = codes[rows][order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = sorted_codes[1:] != sorted_codes[:-1]
+    role = np.ones(total, dtype=np.int64)  # extra
+    role[rows[order][first]] = 0  # kept
+    return pc.take(pa.array(DUPLICATE_ROLES, TEXT), pa.array(role, mask=~dup))
+
+
+def _regressions(
+    regressions: pd.DataFrame | None, row_id: Column, found: np.ndarray, total: int
+) -> tuple[np.ndarray, pa.Array, pd.DataFrame]:
+    """The ``status_regressed`` mask, the ``status_history`` column, and the regressions that
+    name a row of this result."""
+    from payrecon.regressions import describe, empty
+
+    if regressions is None or len(regressions) == 0:
+        return np.zeros(total, dtype=bool), pa.nulls(total, TEXT), empty()
+    table = regressions.drop_duplicates("id_payout", keep="last").reset_index(drop=True)
+    ids = pa.array(table["id_payout"].astype(object).tolist(), TEXT)
+    at = pc.index_in(row_id, value_set=ids)
+    hit = found & _np(at.is_valid())
+    texts = pa.array([describe(r) for _, r in table.iterrows()], TEXT)
+    at_np = pc.fill_null(at, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    history = pc.take(texts, pa.array(at_np, mask=~hit))
+    named = np.unique(at_np[hit])
+    return hit, history, table.iloc[named].reset_index(drop=True)
+
+
+def _suggestions(
+    table: pa.Table,
+    code: np.ndarray,
+    in_ledger: np.ndarray,
+    tolerance: Tolerance,
+    window: int,
+    l_id: Column,
+    n: int,
+) -> pd.DataFrame:
+    """Ledger rows whose id cannot be followed (blank, ``invalid_id``, ``missing_on_platform``,
+    ``no_payout_id``) against the payouts no ledger row names (:mod:`payrecon.suggestions`)."""
+    words = [CATEGORIES.index(w) for w in CANDIDATE_CATEGORIES if w in CATEGORIES]
+    ledger_side = in_ledger & np.isin(code, words)
+    # A blank or broken id is never fetched, so it is a fetch_error row: look only at those.
+    failed = np.flatnonzero(in_ledger & (code == CATEGORIES.index("fetch_error")))
+    if len(failed):
+        at = pa.array(failed)
+        blank = _np(pc.equal(pc.utf8_length(pc.take(l_id, at)), 0), missing=True)
+        invalid = _np(pc.equal(pc.take(table["error"], at), INVALID_ID))
+        ledger_side[failed] |= blank | invalid
+    platform_side = code == CATEGORIES.index("missing_in_ledger")
+    ledger = table.filter(pa.array(ledger_side))
+    tol = _tolerance_array(tolerance, _flat(ledger["ledger_currency"]))
+    return suggest(ledger, table.filter(pa.array(platform_side)), tolerance=tol, window=window)
 
 
 __all__ = ["CATEGORIES", "EXCEPTION_FLAGS", "FLAGS", "ROW_COLUMNS", "reconcile"]

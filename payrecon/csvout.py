@@ -172,7 +172,7 @@ def currency_column(money_column: str, names: Sequence[str]) -> str | None:
         return "ledger_currency"
     if money_column.startswith(("platform_", "expected_")) and "platform_currency" in names:
         return "platform_currency"
-    for c in ("ledger_currency", "platform_currency"):
+    for c in ("ledger_currency", "platform_currency", "currency"):
         if c in names:
             return c
     if "section" in names and "key" in names:

@@ -9,11 +9,18 @@ credentials and no network but loopback:
 2. create a few payouts live, the payout guide's way: a token naming the exact calls, ``POST
    /payouts/{id}`` with a ``callbackUrl``, the platform's callback when each turns final, received
    and followed by ``GET /payouts/{id}`` into a store (:mod:`payrecon.callbacks`);
-3. read the messy ledger export ``data/demo_ledger.csv`` with ``data/demo_mapping.toml``, fetch the
-   status of every id it names plus the platform's own list ``data/demo_ids.txt``, and reconcile
-   against the contract's ``data/fee_schedule.toml``: every category of the interface shows up;
-4. write ``report.html``, ``report.xlsx``, ``rows.csv``, ``summary.csv``, ``exceptions.csv`` and
-   ``set_aside.csv``.
+3. reconcile yesterday first, as a recurring job would have: the platform as it stood
+   (``data/demo_payouts_previous.csv``: one payout still ``SUCCESS``) against yesterday's export
+   ``data/demo_ledger_previous.csv``, recorded in the store as a run named ``demo``;
+4. then today: read the messy ledger export ``data/demo_ledger.csv`` with
+   ``data/demo_mapping.toml``, fetch the status of every id it names plus the platform's own list
+   ``data/demo_ids.txt`` (final ones from the store, but for the payout whose status changed
+   overnight: the platform's callback announces it), its balances, and reconcile
+   against the contract's ``data/fee_schedule.toml``: every category of the interface shows up,
+   with the changes since yesterday (a status regression among them), suggested matches for
+   ledger money without a usable id, duplicates' roles and a balance tie-out with a gap;
+5. write ``report.html``, ``report.xlsx``, ``rows.csv``, ``summary.csv``, ``exceptions.csv``,
+   ``changes.csv``, ``suggestions.csv``, ``balances.csv`` and ``set_aside.csv``.
 
 The data set is made by ``data/make_demo_data.py`` (deterministic; rerun to regenerate).
 """
@@ -43,7 +50,11 @@ DEMO_FILES = (
     "demo_mapping.toml",
     "demo_ids.txt",
     "fee_schedule.toml",
+    "demo_ledger_previous.csv",
+    "demo_payouts_previous.csv",
 )
+#: The name the demo's two runs are recorded under (``--run-name``).
+RUN_NAME = "demo"
 
 #: Payouts the demo creates live: (id, amount, currency, operator). The sandbox decides their fate
 #: by amount: IDR 10000 (the guide's example) and EUR 250.00 succeed, INR 1513 fails
@@ -138,15 +149,18 @@ def run_demo(
     echo: Callable[[str], None] = print,
 ) -> DemoResult:
     """Run the demo end to end and write its outputs into ``out``; see the module docstring."""
+    from payrecon.changes import record_run
     from payrecon.compare import reconcile
     from payrecon.fees import FeeSchedule
     from payrecon.ids import read_ids
     from payrecon.ledger import read_ledger
+    from payrecon.recurring import Extras, finish, gather
     from payrecon.store import Store
 
     started = time.monotonic()
     paths = {name: data_file(name, data_dir) for name in DEMO_FILES}
-    ledger = read_ledger(paths["demo_ledger.csv"], paths["demo_mapping.toml"])
+    mapping = paths["demo_mapping.toml"]
+    ledger = read_ledger(paths["demo_ledger.csv"], mapping)
     platform_ids = read_ids(paths["demo_ids.txt"])
     schedule = FeeSchedule.load(paths["fee_schedule.toml"])
     with (
@@ -159,6 +173,20 @@ def run_demo(
         with Store(
             Path(tmp) / "demo.db", base_url=sb.base_url, merchant_code=sb.merchant_code
         ) as store:
+            # Yesterday, as the morning job saw it; then the platform as it stands today.
+            sb.seed(paths["demo_payouts_previous.csv"])
+            before = read_ledger(paths["demo_ledger_previous.csv"], mapping)
+            wanted = list(dict.fromkeys([*before["id_payout"].tolist(), *platform_ids]))
+            yesterday = reconcile(
+                before,
+                client.fetch_statuses(wanted, store=store, progress=progress),
+                ids=platform_ids,
+                fee_schedule=schedule,
+                ledger_source=_shown(paths["demo_ledger_previous.csv"]),
+            )
+            record_run(store, yesterday, name=RUN_NAME)
+            echo(f"reconciled yesterday's export first: {len(yesterday.exceptions)} exceptions")
+            sb.seed(paths["demo_payouts.csv"])
             received = 0
             live_ids: tuple[str, ...] = ()
             if live:
@@ -170,21 +198,31 @@ def run_demo(
                 )
             ids = [*platform_ids, *live_ids]
             wanted = list(dict.fromkeys([*ledger["id_payout"].tolist(), *ids]))
+            # The platform calls back on every status change, reversals included; a receiver
+            # (`payrecon callbacks`) then fetches the payout into the store. Here: the payouts
+            # whose status changed overnight are the ones in yesterday's seed file.
+            changed = read_ids(paths["demo_payouts_previous.csv"])  # its id_payout column
+            client.fetch(changed, sink=store, refresh=True, progress=False)
             statuses = client.fetch_statuses(wanted, store=store, progress=progress)
-        rec = reconcile(
-            ledger,
-            statuses,
-            ids=ids,
-            fee_schedule=schedule,
-            ledger_source=_shown(paths["demo_ledger.csv"]),
-            base_url=f"{sb.base_url} (payrecon.sandbox, in-process)",
-        )
+            extras = Extras()
+            gather(store, client, extras)
+            rec = reconcile(
+                ledger,
+                statuses,
+                ids=ids,
+                fee_schedule=schedule,
+                ledger_source=_shown(paths["demo_ledger.csv"]),
+                base_url=f"{sb.base_url} (payrecon.sandbox, in-process)",
+                regressions=extras.regressions,
+            )
+            rec = finish(rec, extras, store, RUN_NAME)
     files = write_outputs(rec, out)
     return DemoResult(rec, files, live_ids, received, time.monotonic() - started)
 
 
 def write_outputs(rec: Reconciliation, out: Path) -> dict[str, Path]:
-    """``rows.csv``, ``summary.csv``, ``exceptions.csv``, ``report.html``, ``report.xlsx``."""
+    """``rows.csv``, ``summary.csv``, ``exceptions.csv`` (and the changes, suggestions and
+    balances the result holds), ``report.html``, ``report.xlsx``."""
     files = dict(rec.to_csv(out))
     files["report"] = rec.to_html(out / "report.html")
     files["excel"] = rec.to_excel(out / "report.xlsx")
@@ -202,6 +240,7 @@ def _shown(path: Path) -> str:
 __all__ = [
     "DATA_DIR",
     "LIVE_PAYOUTS",
+    "RUN_NAME",
     "DemoResult",
     "create_live_payouts",
     "data_file",

@@ -6,6 +6,7 @@
     ├── ConfigError               settings missing or malformed (no base URL, no credentials)
     ├── InputError                a user's file is bad; ``problems`` name file, row and column
     ├── StoreError                the SQLite store is locked, corrupted or belongs elsewhere
+    ├── ConservationError         the conservation proof failed: rows or money went missing
     └── PlatformError             the platform answered something other than success, or nothing
         ├── TransportError        no answer: connection refused, reset, DNS, timeout
         ├── CredentialsError      the merchant code or secret was refused (POST /auth-tokens)
@@ -21,7 +22,8 @@
             └── ServerError           5xx
 
 The CLI maps these to exit codes in one place (``payrecon.cli``): ``InputError`` and
-``ConfigError`` are 2, ``TransportError`` and ``CredentialsError`` are 3.
+``ConfigError`` are 2, ``TransportError`` and ``CredentialsError`` are 3, and
+``ConservationError`` is 5.
 
 Errors carry what a person needs to act (method, path, status, code) and never a request body,
 header or token: the secret and bearer tokens must not reach a traceback or a log.
@@ -81,6 +83,23 @@ class InputError(PayreconError):
 
 class StoreError(PayreconError):
     """The store cannot be used: locked by another writer, corrupted, or another platform's."""
+
+
+class ConservationError(PayreconError):
+    """The conservation proof of a reconciliation failed (:mod:`payrecon.conservation`).
+
+    Never a finding about the data: rows or money that came in did not all come out by category,
+    which is a bug in payrecon. ``failures`` names each equation that did not add up.
+    """
+
+    exit_code = 5
+
+    def __init__(self, failures: Sequence[str]) -> None:
+        self.failures = tuple(failures)
+        super().__init__(
+            "the conservation proof failed (a payrecon bug; please report it): "
+            + "; ".join(self.failures)
+        )
 
 
 class PlatformError(PayreconError):
@@ -180,6 +199,7 @@ __all__ = [
     "BadRequest",
     "BusinessError",
     "ConfigError",
+    "ConservationError",
     "CredentialsError",
     "DuplicatePayout",
     "Forbidden",

@@ -11,12 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from payrecon.amounts import at_currency_scale
 from payrecon.categories import ADVICE, CATEGORIES, FLAGS
 from payrecon.csvout import frame_to_text_table, money_text, write_csv
+
+if TYPE_CHECKING:
+    from payrecon.conservation import Conservation
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ class Reconciliation:
         ``platform_amount``, ``amount_difference`` (ledger - platform), ``ledger_fee``,
         ``platform_fee``, ``fee_difference``, and ``count`` of rows. A payout that several ledger
         rows name counts once on the platform side. ``section == "set_aside"``: rows of the file
-        set aside by reason (``key``); ``section == "rows"``: ``read`` = ``ledger`` + ``set_aside``.
+        set aside by reason (``key``).
     set_aside
         The rows of the ledger file that are not ledger rows: ``source_row``, ``reason``, ``line``
         (see :mod:`payrecon.ledger`); empty for a ledger table made by hand.
@@ -42,6 +46,23 @@ class Reconciliation:
         The rows that need a person (see :mod:`payrecon.compare`).
     ledger_source, base_url, generated_at, period, tolerances, fee_schedule
         Where the data came from, when, the ledger's date range, and the settings used.
+    suggestions
+        Ledger rows whose id cannot be followed, each with a suggested payout (or group of
+        payouts) where one fits, else the nearest one (:mod:`payrecon.suggestions`).
+    regressions
+        Payouts of this result seen in one final status and now in another
+        (:mod:`payrecon.regressions`): ``id_payout``, ``status_before``, ``seen_before``,
+        ``status_now``, ``seen_now``.
+    conservation
+        The proof that every row and unit of money in came out by category
+        (:mod:`payrecon.conservation`).
+    changes
+        What changed since the previous run of the same name (:mod:`payrecon.changes`), once the
+        run is recorded in a store; ``None`` before.
+    run_name, previous_run_at
+        The run's name and when the previous run of that name was (``None``: the first).
+    balances
+        The balance tie-out per currency (:mod:`payrecon.balances`), when balances were fetched.
     """
 
     rows: pd.DataFrame
@@ -54,6 +75,14 @@ class Reconciliation:
     tolerances: dict[str, Any] = field(default_factory=dict)
     fee_schedule: bool = False
     set_aside: pd.DataFrame = field(default_factory=lambda: _no_rows_set_aside())
+    suggestions: pd.DataFrame | None = None
+    regressions: pd.DataFrame | None = None
+    conservation: Conservation | None = None
+    match_window: int | None = None
+    changes: pd.DataFrame | None = None
+    run_name: str | None = None
+    previous_run_at: datetime | None = None
+    balances: pd.DataFrame | None = None
 
     def explain(self, id_payout: str, *, store: Any = None, client: Any = None) -> Any:
         """One payout's story: its detail (fetched fresh with ``client``, else the ``store``'s),
@@ -103,17 +132,39 @@ class Reconciliation:
             + (f" ({why})" if why else "")
         )
 
+    @property
+    def change_counts(self) -> dict[str, int]:
+        """Rows of :attr:`changes` per kind (``new``, ``changed``, ``resolved``,
+        ``still_open``); empty when the run was not recorded."""
+        if self.changes is None:
+            return {}
+        from payrecon.changes import CHANGES
+
+        counts = self.changes["change"].value_counts()
+        return {c: int(counts.get(c, 0)) for c in CHANGES}
+
+    def extra_tables(self) -> dict[str, pd.DataFrame]:
+        """The tables beside rows, summary and exceptions that this result holds, by file stem:
+        ``suggestions`` (always), ``changes`` (once recorded), ``balances`` (when fetched)."""
+        tables = {"suggestions": self.suggestions, "changes": self.changes}
+        tables["balances"] = self.balances
+        return {k: v for k, v in tables.items() if v is not None}
+
     def to_csv(self, directory: str | Path) -> dict[str, Path]:
-        """Write ``rows.csv``, ``summary.csv``, ``exceptions.csv`` and ``set_aside.csv`` into
-        ``directory``."""
+        """Write ``rows.csv``, ``summary.csv``, ``exceptions.csv`` and, when this result holds
+        them, ``suggestions.csv``, ``changes.csv`` and ``balances.csv`` into ``directory``;
+        ``set_aside.csv`` always (the rows of the ledger file that are not ledger rows)."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        return {
+        written = {
             "rows": write_csv(self.rows, out / "rows.csv"),
             "summary": write_csv(self.summary, out / "summary.csv"),
             "exceptions": write_csv(self.exceptions, out / "exceptions.csv"),
             "set_aside": write_csv(self.set_aside, out / "set_aside.csv"),
         }
+        for name, frame in self.extra_tables().items():
+            written[name] = write_csv(frame, out / f"{name}.csv")
+        return written
 
     def to_html(self, path: str | Path, *, max_exceptions: int = 500) -> Path:
         """Write the HTML report: one self-contained file (CSS inline, charts embedded as PNG, no
@@ -169,6 +220,11 @@ class Reconciliation:
         ]
         lines.append(f"  {self.rows_line()}")
         lines += [f"  {c:<20} {n:>12,}" for c, n in counts.items() if n]
+        regressed = self.flag_counts.get("status_regressed", 0)
+        if regressed:
+            lines.append(
+                f"  {'status_regressed':<20} {regressed:>12,}  (flag: look at these first)"
+            )
         table = frame_to_text_table(self.summary[self.summary["section"] == "currency"]).to_pylist()
         if table:
             lines.append(
@@ -180,7 +236,41 @@ class Reconciliation:
                 f"  {t['key']:<10} {t['ledger_amount']:>20} {t['platform_amount']:>20} "
                 f"{t['amount_difference']:>18}"
             )
+        lines += self._more_lines()
         return "\n".join(lines)
+
+    def _more_lines(self) -> list[str]:
+        """Changes, suggestions, tie-out and proof: one line each for a terminal."""
+        lines = []
+        if self.changes is not None:
+            since = (
+                f"since the last run ({self.previous_run_at:%Y-%m-%d %H:%M} UTC)"
+                if self.previous_run_at
+                else "first run of this name"
+            )
+            counts = ", ".join(f"{k} {v}" for k, v in self.change_counts.items())
+            lines.append(f"{since} '{self.run_name}': {counts}")
+        if self.suggestions is not None and len(self.suggestions):
+            made = int(self.suggestions["suggested_id_payout"].notna().sum())
+            lines.append(
+                f"suggested matches: {made} of {len(self.suggestions)} ledger rows without a "
+                "usable id (suggestions.csv)"
+            )
+        if self.balances is not None:
+            from payrecon.balances import gaps
+
+            found = gaps(self.balances)
+            listed = ", ".join(f"{c} {at_currency_scale(g, c)}" for c, g in found.items())
+            lines.append(
+                f"balance tie-out: gaps in {listed} (balances.csv)"
+                if found
+                else "balance tie-out: no gap"
+            )
+        if self.conservation is not None:
+            lines.append(
+                "conservation proof holds" if self.conservation.holds else self.conservation.text()
+            )
+        return lines
 
     def _repr_html_(self) -> str:
         from payrecon.report.html import render_summary

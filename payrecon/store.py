@@ -80,6 +80,14 @@ _ROW_COLUMNS: Final = (
     "detail_fetched_at",
     "last_fetched_at",
 )
+#: Columns of :meth:`Store.history`, with their dtypes.
+_HISTORY_COLUMNS: Final = {
+    "id_payout": STRING,
+    "seen_at": TIMESTAMP,
+    "previous_status": STRING,
+    "status": STRING,
+    "source": STRING,
+}
 _CHUNK: Final = 500  # ids per IN (...) query, well under SQLite's bound on variables
 _FINAL_SQL: Final = ",".join(f"'{s}'" for s in sorted(FINAL_STATUSES))
 
@@ -421,6 +429,79 @@ class Store:
                     (pid, previous, d.status, now, source),
                 )
 
+    def record_run(
+        self,
+        *,
+        name: str,
+        started_at: datetime,
+        ledger: str | None,
+        rows: int,
+        counts: Mapping[str, int],
+        open_items: Sequence[tuple[str, str | None, int | None, str, str, str, int]],
+        keep_runs: int = 60,
+    ) -> int:
+        """Keep one reconcile run and the exceptions open at it; returns the run's number.
+
+        ``open_items`` are ``(key, id_payout, source_row, category, issues, open_since,
+        runs_open)`` (see :mod:`payrecon.changes`). Runs are kept for ever; the open exceptions
+        only of the last ``keep_runs`` runs of each name (only the latest is read).
+        """
+        with self._write("recording a run") as c:
+            cur = c.execute(
+                "INSERT INTO runs (name, started_at, ledger, rows, exceptions, counts)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (name, _iso(started_at), ledger, rows, len(open_items), json.dumps(dict(counts))),
+            )
+            seq = int(cur.lastrowid or 0)
+            c.executemany(
+                "INSERT INTO run_exceptions (run_seq, key, id_payout, source_row, category,"
+                " issues, open_since, runs_open) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(seq, *item) for item in open_items],
+            )
+            c.execute(
+                "DELETE FROM run_exceptions WHERE run_seq IN (SELECT seq FROM runs WHERE name=?"
+                " ORDER BY seq DESC LIMIT -1 OFFSET ?)",
+                (name, keep_runs),
+            )
+            return seq
+
+    def last_run(
+        self, name: str
+    ) -> tuple[datetime, list[tuple[str, str | None, int | None, str, str, str, int]]] | None:
+        """When the latest run of ``name`` started and the exceptions open at it (the tuples of
+        :meth:`record_run`), or ``None`` when no run of that name was recorded."""
+        rows = self._read(
+            "SELECT seq, started_at FROM runs WHERE name=? ORDER BY seq DESC LIMIT 1", (name,)
+        )
+        if not rows:
+            return None
+        seq, started = rows[0]
+        items = self._read(
+            "SELECT key, id_payout, source_row, category, issues, open_since, runs_open"
+            " FROM run_exceptions WHERE run_seq=? ORDER BY rowid",
+            (seq,),
+        )
+        return datetime.fromisoformat(started), [tuple(r) for r in items]
+
+    def runs(self, name: str | None = None) -> pd.DataFrame:
+        """The recorded reconcile runs (one name's, or all), oldest first: ``name``,
+        ``started_at``, ``ledger``, ``rows``, ``exceptions``, ``counts`` (JSON text)."""
+        sql = "SELECT name, started_at, ledger, rows, exceptions, counts FROM runs"
+        rows = (
+            self._read(sql + " ORDER BY seq")
+            if name is None
+            else self._read(sql + " WHERE name=? ORDER BY seq", (name,))
+        )
+        columns = {
+            "name": STRING,
+            "started_at": TIMESTAMP,
+            "ledger": STRING,
+            "rows": "Int64",
+            "exceptions": "Int64",
+            "counts": STRING,
+        }
+        return _frame(rows, columns)
+
     def record_callback(
         self,
         id_payout: str | None,
@@ -549,17 +630,19 @@ class Store:
         status seen), ``status``, ``source`` (``fetch`` or ``callback``: what brought it).
         """
         sql = "SELECT id_payout, seen_at, previous_status, status, source FROM status_changes"
-        rows = self._read_for(sql, id_payout)
-        return _frame(
-            rows,
-            {
-                "id_payout": STRING,
-                "seen_at": TIMESTAMP,
-                "previous_status": STRING,
-                "status": STRING,
-                "source": STRING,
-            },
+        return _frame(self._read_for(sql, id_payout), _HISTORY_COLUMNS)
+
+    def final_flip_history(self) -> pd.DataFrame:
+        """The status history (columns of :meth:`history`) of only those payouts seen in two
+        different final statuses: what :mod:`payrecon.regressions` reads, without loading the
+        history of every payout."""
+        sql = (
+            "SELECT id_payout, seen_at, previous_status, status, source FROM status_changes"  # noqa: S608
+            " WHERE id_payout IN (SELECT id_payout FROM status_changes"
+            f" WHERE status IN ({_FINAL_SQL}) GROUP BY id_payout"
+            " HAVING COUNT(DISTINCT status) > 1) ORDER BY seq"
         )
+        return _frame(self._read(sql), _HISTORY_COLUMNS)
 
     def callbacks(self, id_payout: str | None = None) -> pd.DataFrame:
         """Callbacks received (one payout's, or all), oldest first.

@@ -102,8 +102,37 @@ _V2_CALLBACKS: Final = [
         (SELECT id_payout FROM known_ids)""",
 ]
 
+
+_V3_RUNS: Final = [
+    # One row per recorded reconcile run: its name (the ledger's file name unless --run-name),
+    # when, which ledger, and its counts (JSON: category and flag -> rows).
+    """CREATE TABLE runs (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        name       TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ledger     TEXT,
+        rows       INTEGER NOT NULL,
+        exceptions INTEGER NOT NULL,
+        counts     TEXT NOT NULL
+    )""",
+    "CREATE INDEX runs_by_name ON runs (name, seq)",
+    # The exceptions open at each run, one per key (the payout id, or the ledger row of an
+    # exception without one), with when it was first seen open and for how many runs in a row.
+    """CREATE TABLE run_exceptions (
+        run_seq    INTEGER NOT NULL,
+        key        TEXT NOT NULL,
+        id_payout  TEXT,
+        source_row INTEGER,
+        category   TEXT NOT NULL,
+        issues     TEXT NOT NULL,
+        open_since TEXT NOT NULL,
+        runs_open  INTEGER NOT NULL,
+        PRIMARY KEY (run_seq, key)
+    )""",
+]
+
 #: Migrations in order; ``MIGRATIONS[i]`` takes a store from version ``i`` to ``i + 1``.
-MIGRATIONS: Final[list[list[str]]] = [_V1, _V2_CALLBACKS]
+MIGRATIONS: Final[list[list[str]]] = [_V1, _V2_CALLBACKS, _V3_RUNS]
 
 #: The schema version this payrecon writes.
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -222,6 +222,7 @@ def test_exceptions_are_what_needs_a_person() -> None:
         "amount_precision": 0,
         "test_payment": 1,
         "not_fetched": 0,
+        "status_regressed": 0,
     }
 
 

@@ -1,4 +1,5 @@
-"""The Excel workbook of a reconciliation: Summary, Exceptions, Rows and About sheets.
+"""The Excel workbook of a reconciliation: Summary, Exceptions, Rows, then Suggestions, Changes and
+Balances when the result holds them, and About.
 
 Money cells are numbers (analysts sum and filter them) written from ``Decimal``: openpyxl puts the
 exact decimal text into the file, and the number format shows the currency's decimals (``#,##0``
@@ -161,11 +162,13 @@ def write_workbook(rec: Reconciliation, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook(write_only=True)
     truncated: dict[str, int] = {}
-    for title, frame in (
+    sheets = [
         ("Summary", rec.summary),
         ("Exceptions", worst_first(rec.exceptions)),
         ("Rows", rec.rows),
-    ):
+        *((name.capitalize(), frame) for name, frame in rec.extra_tables().items()),
+    ]
+    for title, frame in sheets:
         ws = wb.create_sheet(title)
         written = _write_table(ws, frame)
         if written < len(frame):

@@ -74,20 +74,28 @@ EXCEPTION_COLUMNS = (
     "platform_status",
     "failure_reason_code",
     "error",
+    "duplicate_role",
+    "status_history",
 )
+
+#: Rows shown at most in each of the report's smaller tables (changes, suggestions).
+MAX_LISTED = 200
 
 
 def worst_first(exceptions: pd.DataFrame) -> pd.DataFrame:
     """Exceptions in the order a person should work through them.
 
-    By category in ``interface.md``'s order (a duplicate booking before a fee difference; rows that
-    are only flagged, such as a test payment, last), then by currency, then the largest absolute
-    amount difference first, then the largest amount. Amounts in different currencies are not
-    compared with each other: without exchange rates that comparison would mean nothing.
+    Status regressions first (money may have left and come back), then by category in
+    ``interface.md``'s order (a duplicate booking before a fee difference; rows that are only
+    flagged, such as a test payment, last), then by currency, then the largest absolute amount
+    difference first, then the largest amount. Amounts in different currencies are not compared
+    with each other: without exchange rates that comparison would mean nothing.
     """
     if len(exceptions) < 2:
         return exceptions
     code = pd.Categorical(exceptions["category"], categories=list(CATEGORIES)).codes
+    issues = pc.fill_null(arrow_array(exceptions["issues"]).cast(pa.string()), "")
+    regressed = pc.match_substring(issues, "status_regressed")
     diff = arrow_array(exceptions["amount_diff"])
     amount = pc.coalesce(
         arrow_array(exceptions["platform_amount"]), arrow_array(exceptions["ledger_amount"])
@@ -97,6 +105,7 @@ def worst_first(exceptions: pd.DataFrame) -> pd.DataFrame:
     )
     table = pa.table(
         {
+            "regressed": pc.cast(regressed, pa.int8()),
             "code": pa.array(np.asarray(code, dtype=np.int64)),
             "currency": pc.fill_null(pc.cast(currency, pa.string()), "~"),
             "diff": pc.abs(diff),
@@ -107,6 +116,7 @@ def worst_first(exceptions: pd.DataFrame) -> pd.DataFrame:
     order = pc.sort_indices(
         table,
         sort_keys=[
+            ("regressed", "descending", "at_end"),
             ("code", "ascending", "at_end"),
             ("currency", "ascending", "at_end"),
             ("diff", "descending", "at_end"),
@@ -154,6 +164,7 @@ def report_view(
         },
         charts=[],
     )
+    data.update(_recurring_view(rec))
     if with_charts:
         from payrecon.report.figures import build_charts
 
@@ -162,6 +173,66 @@ def report_view(
             for c in build_charts(rec)
         ]
     return data
+
+
+def _text_rows(frame: pd.DataFrame | None, limit: int = MAX_LISTED) -> list[dict[str, Any]]:
+    from payrecon.reconciliation import frame_to_text_table
+
+    if frame is None or len(frame) == 0:
+        return []
+    return frame_to_text_table(frame.head(limit)).to_pylist()
+
+
+def _in_flight(balances: pd.DataFrame | None) -> pd.DataFrame:
+    """The tie-out's currencies with anything in flight, or a gap: the others say nothing."""
+    if balances is None:
+        return pd.DataFrame()
+    busy = (
+        balances["platform_pending_payout_amount"].fillna(0).astype(object).ne(0)
+        | balances["processing_seen_count"].fillna(0).ne(0)
+        | balances["gap"].isna()
+        | balances["gap"].fillna(0).astype(object).ne(0)
+    )
+    return balances[busy.to_numpy(dtype=bool)]
+
+
+def _recurring_view(rec: Reconciliation) -> dict[str, Any]:
+    """Changes since the last run, regressions, suggestions, the tie-out and the proof."""
+    from payrecon.changes import CHANGES
+
+    changes = rec.changes
+    listed = None
+    if changes is not None:
+        order = {c: i for i, c in enumerate(CHANGES)}
+        moving = changes[changes["change"] != "still_open"]
+        listed = moving.iloc[np.argsort(moving["change"].map(order).to_numpy(), kind="stable")]
+    suggestions = rec.suggestions
+    proof = rec.conservation
+    return {
+        "tracked": changes is not None,
+        "run_name": rec.run_name,
+        "previous_run": rec.previous_run_at.strftime("%Y-%m-%d %H:%M UTC")
+        if rec.previous_run_at
+        else None,
+        "change_counts": rec.change_counts,
+        "changes": _text_rows(listed),
+        "changes_listed": 0 if listed is None else min(len(listed), MAX_LISTED),
+        "changes_moving": 0 if listed is None else len(listed),
+        "regressions": _text_rows(rec.regressions),
+        "suggestions": _text_rows(suggestions),
+        "n_suggestions": 0 if suggestions is None else len(suggestions),
+        "n_suggested": 0
+        if suggestions is None
+        else int(suggestions["suggested_id_payout"].notna().sum()),
+        "match_window": rec.match_window,
+        "balances": _text_rows(_in_flight(rec.balances)),
+        "balances_quiet": 0
+        if rec.balances is None
+        else len(rec.balances) - len(_in_flight(rec.balances)),
+        "regression_advice": ADVICE["status_regressed"],
+        "proof": proof.report_rows() if proof is not None else [],
+        "proof_holds": proof is None or proof.holds,
+    }
 
 
 def render_report(rec: Reconciliation, *, max_exceptions: int = 500) -> str:

@@ -1,8 +1,9 @@
 """The HTTP face of the sandbox: aiohttp handlers for the documented endpoints.
 
-Every business call (``/payouts/...``) runs the same gauntlet, in this order: injected latency,
-``X-API-Version`` (400), the id rule (400), injected faults (500 / 429 / 401), the bearer token
-(401), the merchant's rate limit (429 with ``Retry-After``), the operation named in the token (403).
+Every business call (``/payouts/...``, ``/balances``) runs the same gauntlet, in this order:
+injected latency, ``X-API-Version`` (400), the id rule (400, payouts only), injected faults (500 /
+429 / 401), the bearer token (401), the merchant's rate limit (429 with ``Retry-After``), the
+operation named in the token (403).
 Only then is the payout read or created. Everything the sandbox does not implement is a JSON 404,
 a wrong method a JSON 405, an oversized body 413: nothing but an injected fault is ever a 5xx.
 """
@@ -21,6 +22,7 @@ from aiohttp import web
 
 from payrecon.platform import API_VERSION, OPERATION_RULE, PROCESSING, is_valid_id
 from payrecon.sandbox import openapi
+from payrecon.sandbox.balances import balances
 from payrecon.sandbox.callbacks import CallbackSender
 from payrecon.sandbox.config import Faults, Merchant, SandboxConfig
 from payrecon.sandbox.faults import delay_for, random_failure
@@ -67,6 +69,7 @@ class SandboxApp:
         app.router.add_post("/auth-tokens", self.post_auth_tokens)
         app.router.add_get("/payouts/{idPayout}", self.get_payout, allow_head=False)
         app.router.add_post("/payouts/{idPayout}", self.post_payout)
+        app.router.add_get("/balances", self.get_balances, allow_head=False)
         app.router.add_get("/openapi.json", self.get_openapi, allow_head=False)
         app.on_cleanup.append(self._cleanup)
         return app
@@ -112,6 +115,10 @@ class SandboxApp:
         self._check_version(request)
         if not is_valid_id(id_payout):
             raise Refusal.basic(400, "idPayout must match ^[A-Za-z0-9_-]{1,250}$.")
+        return self._authorize(request, f"{method} /payouts/{id_payout}")
+
+    def _authorize(self, request: web.Request, operation: str) -> Claims:
+        """Faults, the bearer token, the rate limit, the operation, the merchant: the claims."""
         failure = random_failure(self.faults, self.rng)
         if failure == 500:
             raise Refusal.basic(500, "Internal server error (injected).")
@@ -128,7 +135,7 @@ class SandboxApp:
         wait = self.limiter.take(claims.sub)
         if wait is not None:
             raise Refusal.basic(429, "Too many requests.", **{"Retry-After": str(wait)})
-        if f"{method} /payouts/{id_payout}" not in claims.operations:
+        if operation not in claims.operations:
             raise Refusal.basic(403, "The token does not allow this operation.")
         merchant = self.merchants.get(claims.sub)
         if merchant is None or not merchant.active:
@@ -213,6 +220,22 @@ class SandboxApp:
             "paymentMethodResponse": payout.method_response(),
         }
         return _json(201, dumps(body))
+
+    async def get_balances(self, request: web.Request) -> web.Response:
+        """``GET /balances``: each currency account (:mod:`payrecon.sandbox.balances`)."""
+        if self.faults.latency or self.faults.latency_profile:
+            await self._delay()
+        try:
+            self._check_version(request)
+            claims = self._authorize(request, "GET /balances")
+        except Refusal as exc:
+            self.recorder.requests[("GET", "balances", exc.status)] += 1
+            return _refused(exc)
+        wanted = request.query.get("currencyCodes")
+        codes = None if wanted is None else {c.strip() for c in wanted.split(",") if c.strip()}
+        data = balances(self.book.of(claims.sub), time.time(), self.config.opening_balance, codes)
+        self.recorder.requests[("GET", "balances", 200)] += 1
+        return _json(200, dumps({"data": data}))
 
     async def get_openapi(self, request: web.Request) -> web.Response:
         self.recorder.requests[("GET", "openapi", 200)] += 1

@@ -8,6 +8,7 @@ and the next request sees the change.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 #: The demo merchant. Its secret belongs to the emulator alone and guards nothing real, so it may
 #: be printed (``payrecon sandbox`` shows it); a real merchant's secret never is.
@@ -95,6 +96,9 @@ class SandboxConfig:
         and nginx's usual buffer size; a token naming hundreds of operations can pass it.
     faults
         The faults to start with; ``sb.faults`` is the live copy.
+    opening_balance
+        What each currency account of ``GET /balances`` opens with, before payouts
+        (:mod:`payrecon.sandbox.balances`).
     """
 
     merchants: tuple[Merchant, ...] = (Merchant(DEMO_MERCHANT_CODE, DEMO_SECRET),)
@@ -109,6 +113,7 @@ class SandboxConfig:
     max_body: int = 1024 * 1024
     max_header: int = 8190
     faults: Faults = field(default_factory=Faults)
+    opening_balance: Decimal = Decimal("1000000000")
 
     def __post_init__(self) -> None:
         if not self.merchants:

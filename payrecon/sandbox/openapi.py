@@ -1,6 +1,6 @@
 """The OpenAPI 3.0 document of what the sandbox implements, served at ``GET /openapi.json``.
 
-It follows the platform's own OpenAPI v2.47 (platform-api.md §2-§6) for the three operations the
+It follows the platform's own OpenAPI v2.47 (platform-api.md §2-§6) for the four operations the
 sandbox serves, and adds only what the sandbox does on top, said plainly: ``operations`` is
 required on a token request, ``Retry-After`` is sent with 429, bodies over the size limit get 413.
 The property-based API fuzz in the tests runs against this very document, so a response that
@@ -293,6 +293,36 @@ def _schemas() -> dict[str, Any]:
                 "paymentMethodResponse": _ref("PaymentMethodResponse"),
             },
         },
+        "Balance": {
+            "type": "object",
+            "required": [
+                "currencyCode",
+                "balance",
+                "availableBalance",
+                "pendingSettlementAmount",
+                "pendingPayoutAmount",
+            ],
+            "properties": {
+                "currencyCode": {"type": "string", "minLength": 1},
+                "balance": {"type": "number"},
+                "availableBalance": {
+                    "type": "number",
+                    "description": "balance - (pendingSettlementAmount + pendingPayoutAmount)",
+                },
+                "pendingSettlementAmount": {"type": "number", "minimum": 0},
+                "pendingPayoutAmount": {
+                    "type": "number",
+                    "minimum": 0,
+                    "description": "The amounts (fees not included) of the PROCESSING payouts.",
+                },
+                "lastBalanceMovement": _DATE,
+            },
+        },
+        "Balances": {
+            "type": "object",
+            "required": ["data"],
+            "properties": {"data": {"type": "array", "items": _ref("Balance")}},
+        },
         "PayoutDetail": {
             "type": "object",
             "required": ["paymentRequested", "process", "fee", "paymentMethodResponse"],
@@ -398,6 +428,33 @@ def document() -> dict[str, Any]:
                         "500": _error("Server error (only when injected)."),
                     },
                 },
+            },
+            "/balances": {
+                "get": {
+                    "operationId": "getBalances",
+                    "summary": "The merchant's balance in each currency account",
+                    "security": secured,
+                    "parameters": [
+                        _VERSION,
+                        {
+                            "name": "currencyCodes",
+                            "in": "query",
+                            "required": False,
+                            "description": "Comma-separated currency codes; currencies without "
+                            "an account are silently ignored.",
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json(_ref("Balances"), "One item per currency account."),
+                        "400": _error("The request breaks the schema."),
+                        "401": _error("Missing, malformed or expired token."),
+                        "403": _error("The token does not allow this operation."),
+                        "406": _business(("MERCHANT_INACTIVE",), "The merchant is inactive."),
+                        "429": _RATE_LIMITED,
+                        "500": _error("Server error (only when injected)."),
+                    },
+                }
             },
         },
         "components": {

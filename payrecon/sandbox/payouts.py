@@ -204,6 +204,10 @@ class PayoutBook:
         self._payouts[key] = payout
         return True
 
+    def of(self, merchant: str) -> list[Payout]:
+        """Every payout of one merchant."""
+        return [p for (m, _), p in self._payouts.items() if m == merchant]
+
     def put(self, payout: Payout) -> None:
         """Store or replace (seeding a file twice replaces its rows)."""
         self._payouts[(payout.merchant, payout.id_payout)] = payout
