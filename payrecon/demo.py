@@ -176,7 +176,7 @@ def run_demo(
             # Yesterday, as the morning job saw it; then the platform as it stands today.
             sb.seed(paths["demo_payouts_previous.csv"])
             before = read_ledger(paths["demo_ledger_previous.csv"], mapping)
-            wanted = list(dict.fromkeys([*before["id_payout"].tolist(), *platform_ids]))
+            wanted = [i for i in dict.fromkeys([*before["id_payout"], *platform_ids]) if i]
             yesterday = reconcile(
                 before,
                 client.fetch_statuses(wanted, store=store, progress=progress),
@@ -197,7 +197,7 @@ def run_demo(
                     f"callback, GET): {received} callbacks received"
                 )
             ids = [*platform_ids, *live_ids]
-            wanted = list(dict.fromkeys([*ledger["id_payout"].tolist(), *ids]))
+            wanted = [i for i in dict.fromkeys([*ledger["id_payout"], *ids]) if i]  # no id: no call
             # The platform calls back on every status change, reversals included; a receiver
             # (`payrecon callbacks`) then fetches the payout into the store. Here: the payouts
             # whose status changed overnight are the ones in yesterday's seed file.
