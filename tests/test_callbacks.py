@@ -10,9 +10,7 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
-import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -20,10 +18,10 @@ from typing import Any
 
 import pytest
 import requests
+from callback_helpers import sandbox_fixture, seed, store_fixture, wait_for  # noqa: F401
 
 from payrecon.callback_store import KEPT_BODY
 from payrecon.callbacks import CallbackReceiver, ReceiverLimits, parse_callback, run_receiver
-from payrecon.sandbox import SandboxConfig, running
 from payrecon.store import Store
 
 
@@ -48,36 +46,6 @@ from payrecon.store import Store
 )
 def test_parse_callback(body: bytes, expected: tuple[str | None, str]) -> None:
     assert parse_callback(body) == expected
-
-
-def seed(sb: Any, tmp_path: Path, rows: list[tuple[str, str, str]]) -> None:
-    path = tmp_path / "seed.csv"
-    lines = ["id_payout,amount,currency,status"] + [f"{i},{a},USD,{s}" for i, a, s in rows]
-    path.write_text("\n".join(lines) + "\n")
-    sb.seed(path)
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Any]:
-    with running(SandboxConfig(final_after=0.0, callback_interval=0.2)) as sb:
-        yield sb
-
-
-@pytest.fixture
-def store(sandbox: Any, tmp_path: Path) -> Iterator[Store]:
-    with Store(
-        tmp_path / "s.db", base_url=sandbox.base_url, merchant_code=sandbox.merchant_code
-    ) as s:
-        yield s
-
-
-def wait_for(predicate: Any, timeout: float = 30.0) -> None:
-    """Poll until ``predicate()`` holds; fail (not slow down) if it never does."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail("condition not reached in time")
-        time.sleep(0.02)
 
 
 def test_platform_callbacks_are_recorded_and_their_payouts_fetched(

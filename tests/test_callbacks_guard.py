@@ -14,53 +14,27 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from callback_helpers import sandbox_fixture, store_fixture, wait_for  # noqa: F401
+from callback_helpers import seed as seed_rows
 
 from payrecon.callback_guard import client_address, parse_networks
 from payrecon.callback_keys import SIG_PARAM, key_for_store, key_path_for, load_or_create_key
 from payrecon.callbacks import ReceiverLimits, run_receiver
 from payrecon.errors import ConfigError
-from payrecon.sandbox import SandboxConfig, running
 from payrecon.store import Store
 
 ACCOUNT = {"accountName": "A N Other", "accountNumber": "12345678"}
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def sandbox() -> Iterator[Any]:
-    with running(SandboxConfig(final_after=0.0, callback_interval=0.2)) as sb:
-        yield sb
-
-
-@pytest.fixture
-def store(sandbox: Any, tmp_path: Path) -> Iterator[Store]:
-    with Store(
-        tmp_path / "s.db", base_url=sandbox.base_url, merchant_code=sandbox.merchant_code
-    ) as s:
-        yield s
-
-
-def wait_for(predicate: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail("condition not reached in time")
-        time.sleep(0.02)
-
-
-def seed(sb: Any, tmp_path: Path, ids: list[str], status: str = "SUCCESS") -> None:
-    path = tmp_path / "seed.csv"
-    path.write_text(
-        "id_payout,amount,currency,status\n" + "".join(f"{i},10.00,USD,{status}\n" for i in ids)
-    )
-    sb.seed(path)
+def seed(sb: Any, tmp_path: Path, ids: list[str]) -> None:
+    seed_rows(sb, tmp_path, [(i, "10.00", "SUCCESS") for i in ids])
 
 
 def gets(sb: Any, ids: list[str]) -> int:
