@@ -328,3 +328,17 @@ def test_sigterm_stops_it_cleanly_with_slow_connections_open(sandbox: Any, tmp_p
     with Store.open_readonly(tmp_path / "cb.db") as s:  # what it had received is kept:
         assert s.callbacks()["id_payout"].tolist() == ["TERM-1"]  # fetched, or on the next start
         assert s._read("SELECT id_payout FROM parked_callbacks") == [("TERM-2",)]
+
+
+def test_refused_bodies_are_kept_cut_short_under_a_total_cap(sandbox: Any, store: Store) -> None:
+    limits = ReceiverLimits(refused_cap=20_000, sender_burst=1000)
+    with run_receiver(store, sandbox.client(), limits=limits) as receiver, requests.Session() as s:
+        for n in range(100):
+            s.post(receiver.url, data=b"x" * 5000 + str(n).encode(), timeout=10)
+        stats = receiver.stats()
+        wait_for(lambda: receiver.stats().refused_trimmed > 0)
+    kept = store.callbacks()
+    assert stats.refused == 100
+    assert kept["body"].str.len().max() <= 1024
+    assert (kept["body"].str.len() + 128).sum() <= 20_000
+    assert kept["body"].iloc[-1].endswith("...") or len(kept) < 100  # the newest are kept
