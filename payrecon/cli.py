@@ -630,7 +630,7 @@ def _print_callback_stats(path: Path) -> int:
         print(f"  {name:<22} {report.get(name, 0):>10}")
     print("kept in the store now:")
     for name in ("stored_accepted", "stored_parked", "stored_refused", "stored_refused_bytes"):
-        print(f"  {name.removeprefix('stored_'):<22} {report[name]:>10}")
+        print(f"  {name:<22} {report[name]:>10}")
     return EXIT_OK
 
 

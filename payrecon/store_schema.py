@@ -96,10 +96,10 @@ _V2_CALLBACKS: Final = [
     # A callback used to put its id on the register before the platform confirmed it, so forged
     # ids reached `reconcile --include-known`. Take off the ids only a callback named and the
     # platform never answered with a detail, and the not-found rows they left.
+    """DELETE FROM payouts WHERE raw_json IS NULL AND id_payout IN
+        (SELECT id_payout FROM known_ids WHERE source = 'callback')""",
     """DELETE FROM known_ids WHERE source = 'callback' AND id_payout NOT IN
         (SELECT id_payout FROM payouts WHERE raw_json IS NOT NULL)""",
-    """DELETE FROM payouts WHERE raw_json IS NULL AND id_payout NOT IN
-        (SELECT id_payout FROM known_ids)""",
 ]
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
-import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -20,10 +18,10 @@ from typing import Any
 
 import pytest
 import requests
+from callback_helpers import sandbox_fixture, seed, store_fixture, wait_for  # noqa: F401
 
 from payrecon.callback_store import KEPT_BODY
 from payrecon.callbacks import CallbackReceiver, ReceiverLimits, parse_callback, run_receiver
-from payrecon.sandbox import SandboxConfig, running
 from payrecon.store import Store
 
 
@@ -48,36 +46,6 @@ from payrecon.store import Store
 )
 def test_parse_callback(body: bytes, expected: tuple[str | None, str]) -> None:
     assert parse_callback(body) == expected
-
-
-def seed(sb: Any, tmp_path: Path, rows: list[tuple[str, str, str]]) -> None:
-    path = tmp_path / "seed.csv"
-    lines = ["id_payout,amount,currency,status"] + [f"{i},{a},USD,{s}" for i, a, s in rows]
-    path.write_text("\n".join(lines) + "\n")
-    sb.seed(path)
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Any]:
-    with running(SandboxConfig(final_after=0.0, callback_interval=0.2)) as sb:
-        yield sb
-
-
-@pytest.fixture
-def store(sandbox: Any, tmp_path: Path) -> Iterator[Store]:
-    with Store(
-        tmp_path / "s.db", base_url=sandbox.base_url, merchant_code=sandbox.merchant_code
-    ) as s:
-        yield s
-
-
-def wait_for(predicate: Any, timeout: float = 30.0) -> None:
-    """Poll until ``predicate()`` holds; fail (not slow down) if it never does."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail("condition not reached in time")
-        time.sleep(0.02)
 
 
 def test_platform_callbacks_are_recorded_and_their_payouts_fetched(
@@ -290,3 +258,71 @@ def test_the_callbacks_command_receives_until_sigterm(sandbox: Any, tmp_path: Pa
     assert sandbox.secret not in err
     with Store.open_readonly(path) as s:
         assert len(s.callbacks()) == 2
+
+
+def test_the_stats_view_reads_the_counts_from_the_store(
+    sandbox: Any, store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from payrecon.cli import main
+
+    with run_receiver(store, sandbox.client()) as receiver:
+        requests.post(receiver.url, json={"idEntity": "ST-1"}, timeout=10)
+        requests.post(receiver.url, json={"idEntity": "ST-1"}, timeout=10)
+        requests.post(receiver.url, data=b"nope", timeout=10)
+        assert receiver.wait_settled(30)
+    assert main(["callbacks", "--stats", "--store", str(store.path)]) == 0
+    out = capsys.readouterr().out
+    counts = {
+        line.split()[0]: int(line.split()[1]) for line in out.splitlines() if line.startswith("  ")
+    }
+    assert counts["received"] == 3 and counts["parked"] == 1 and counts["coalesced"] == 1
+    assert counts["refused"] == 1 and counts["rejected"] == 1 and counts["budget_calls"] == 2
+    assert counts["stored_parked"] == 0 and counts["stored_refused_bytes"] > 0
+
+
+def test_a_failed_fetch_is_stored_with_the_words_a_bulk_fetch_writes(
+    sandbox: Any, store: Store
+) -> None:
+    from payrecon.frames import statuses_frame
+
+    store.register(["ERR-1"], "imported")
+    sandbox.faults.error_429_rate = 1.0  # every GET throttled (tokens still issued)
+    client = sandbox.client(max_retries=1)
+    with run_receiver(store, client) as receiver:
+        requests.post(receiver.url, json={"idEntity": "ERR-1"}, timeout=10)
+        assert receiver.wait_idle(30)
+        stats = receiver.stats()
+    by_fetch = statuses_frame(client.fetch(["ERR-1"], progress=False))
+    assert store.statuses(["ERR-1"])["error"].tolist() == by_fetch["error"].tolist()
+    assert by_fetch["error"].tolist() == ["rate_limited"]
+    assert stats.fetch_failures == 1
+    assert sandbox.stats().get_attempts["ERR-1"] == 2 * 2  # the client's retries, once per path
+
+
+def test_an_older_store_loses_the_ids_only_a_callback_ever_named(tmp_path: Path) -> None:
+    import sqlite3
+
+    from payrecon.records import FetchOutcome
+
+    path = tmp_path / "old.db"
+    with Store(path, base_url="http://x", merchant_code="M") as s:
+        s.register(["REAL-1"], "imported")
+        s.record(FetchOutcome("GONE-1", None, 410, "not_found"))
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE parked_callbacks")
+    conn.execute("DROP TABLE callback_counters")
+    conn.execute("DROP INDEX callbacks_refused")
+    conn.execute(
+        "INSERT INTO known_ids (id_payout, source, first_seen_at)"
+        " VALUES ('FORGED-1', 'callback', '')"
+    )
+    conn.execute(
+        "INSERT INTO payouts (id_payout, last_error, last_fetched_at)"
+        " VALUES ('FORGED-1', 'not_found', '')"
+    )
+    conn.execute("PRAGMA user_version=1")  # as payrecon 0.1 left it after a flood
+    conn.commit()
+    conn.close()
+    with Store(path, base_url="http://x", merchant_code="M") as s:
+        assert s.known_ids() == ["REAL-1"]
+        assert s.statuses()["id_payout"].tolist() == ["GONE-1"]  # a fetch's own 410 stays

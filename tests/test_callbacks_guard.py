@@ -14,53 +14,27 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from callback_helpers import sandbox_fixture, store_fixture, wait_for  # noqa: F401
+from callback_helpers import seed as seed_rows
 
 from payrecon.callback_guard import client_address, parse_networks
 from payrecon.callback_keys import SIG_PARAM, key_for_store, key_path_for, load_or_create_key
 from payrecon.callbacks import ReceiverLimits, run_receiver
 from payrecon.errors import ConfigError
-from payrecon.sandbox import SandboxConfig, running
 from payrecon.store import Store
 
 ACCOUNT = {"accountName": "A N Other", "accountNumber": "12345678"}
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def sandbox() -> Iterator[Any]:
-    with running(SandboxConfig(final_after=0.0, callback_interval=0.2)) as sb:
-        yield sb
-
-
-@pytest.fixture
-def store(sandbox: Any, tmp_path: Path) -> Iterator[Store]:
-    with Store(
-        tmp_path / "s.db", base_url=sandbox.base_url, merchant_code=sandbox.merchant_code
-    ) as s:
-        yield s
-
-
-def wait_for(predicate: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail("condition not reached in time")
-        time.sleep(0.02)
-
-
-def seed(sb: Any, tmp_path: Path, ids: list[str], status: str = "SUCCESS") -> None:
-    path = tmp_path / "seed.csv"
-    path.write_text(
-        "id_payout,amount,currency,status\n" + "".join(f"{i},10.00,USD,{status}\n" for i in ids)
-    )
-    sb.seed(path)
+def seed(sb: Any, tmp_path: Path, ids: list[str]) -> None:
+    seed_rows(sb, tmp_path, [(i, "10.00", "SUCCESS") for i in ids])
 
 
 def gets(sb: Any, ids: list[str]) -> int:
@@ -354,3 +328,17 @@ def test_sigterm_stops_it_cleanly_with_slow_connections_open(sandbox: Any, tmp_p
     with Store.open_readonly(tmp_path / "cb.db") as s:  # what it had received is kept:
         assert s.callbacks()["id_payout"].tolist() == ["TERM-1"]  # fetched, or on the next start
         assert s._read("SELECT id_payout FROM parked_callbacks") == [("TERM-2",)]
+
+
+def test_refused_bodies_are_kept_cut_short_under_a_total_cap(sandbox: Any, store: Store) -> None:
+    limits = ReceiverLimits(refused_cap=20_000, sender_burst=1000)
+    with run_receiver(store, sandbox.client(), limits=limits) as receiver, requests.Session() as s:
+        for n in range(100):
+            s.post(receiver.url, data=b"x" * 5000 + str(n).encode(), timeout=10)
+        stats = receiver.stats()
+        wait_for(lambda: receiver.stats().refused_trimmed > 0)
+    kept = store.callbacks()
+    assert stats.refused == 100
+    assert kept["body"].str.len().max() <= 1024
+    assert (kept["body"].str.len() + 128).sum() <= 20_000
+    assert kept["body"].iloc[-1].endswith("...") or len(kept) < 100  # the newest are kept
