@@ -589,7 +589,9 @@ def reconcile(
         ),
         money_in=money_in,
         money_by_category=money_by_category,
-        asked=match.status_ids,
+        # a blank id asked of the platform (a notebook fetching every ledger id) is the ledger's
+        # no_payout_id rows' business: not a payout asked, and not one answered either
+        asked=match.status_ids - int(bool(no_id.any()) and _np(pc.equal(s_id, "")).any()),
         answered=int((once & no_error).sum()),
         errors={str(v["values"]): int(v["counts"]) for v in pc.value_counts(errors).to_pylist()},
         set_aside=set_aside,

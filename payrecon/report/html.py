@@ -94,7 +94,10 @@ def worst_first(exceptions: pd.DataFrame) -> pd.DataFrame:
     if len(exceptions) < 2:
         return exceptions
     code = pd.Categorical(exceptions["category"], categories=list(CATEGORIES)).codes
-    issues = pc.fill_null(arrow_array(exceptions["issues"]).cast(pa.string()), "")
+    if "issues" in exceptions.columns:
+        issues = pc.fill_null(arrow_array(exceptions["issues"]).cast(pa.string()), "")
+    else:  # a frame without flags: nothing regressed
+        issues = pa.array([""] * len(exceptions), pa.string())
     regressed = pc.match_substring(issues, "status_regressed")
     diff = arrow_array(exceptions["amount_diff"])
     amount = pc.coalesce(
