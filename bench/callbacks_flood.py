@@ -60,6 +60,7 @@ class Figures:
     real_delays: list[float]
     store_bytes_before: int
     store_bytes_after: int
+    wal_bytes_after: int
     store_rows: dict[str, int]
     parked_rows: int
     refused_rows: int
@@ -83,7 +84,8 @@ class Figures:
             + f"; fetched {self.real_fetched}/{self.real}; delivery to fetched: "
             f"p50 {p50:.2f} s, max {worst:.2f} s",
             f"store: {self.store_bytes_before / 1e3:.0f} kB -> {self.store_bytes_after / 1e3:.0f}"
-            f" kB (+{(self.store_bytes_after - self.store_bytes_before) / 1e3:.0f} kB); rows "
+            f" kB (+{(self.store_bytes_after - self.store_bytes_before) / 1e3:.0f} kB, of which"
+            f" write-ahead log {self.wal_bytes_after / 1e3:.0f} kB); rows "
             + ", ".join(f"{k} {v}" for k, v in self.store_rows.items())
             + f"; parked {self.parked_rows}, refused/rejected {self.refused_rows}",
             f"health checks: {self.health_ok} answered 200, {self.health_failed} not",
@@ -202,6 +204,8 @@ def flood(
             elapsed = time.monotonic() - started
             receiver.stop()
             after = _size(path)
+            wal = path.with_name(path.name + "-wal")
+            wal_after = wal.stat().st_size if wal.exists() else 0
             rows = {k: v - rows_before.get(k, 0) for k, v in store.counts().items()}
             fetched = store.statuses(real_ids, fetched_at=True)
             known = set(store.known_ids())
@@ -240,6 +244,7 @@ def flood(
         real_delays=delays,
         store_bytes_before=before,
         store_bytes_after=after,
+        wal_bytes_after=wal_after,
         store_rows=rows,
         parked_rows=parked,
         refused_rows=int((cbs["error"] != "").sum()),

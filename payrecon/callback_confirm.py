@@ -179,6 +179,9 @@ class Confirmer:
     retries_per_failure
         Calls charged for an id whose fetch failed after the client's retries (its
         ``max_retries``): what those retries cost.
+    platform_limit, share
+        The platform's rate limit as the client has estimated it from 429s (``None`` until
+        then): the budget is then at most ``share`` of it, whatever ``budget.rate`` says.
     count
         ``count(name, n)``: the receiver's counters.
     """
@@ -194,8 +197,12 @@ class Confirmer:
         gather: float = 1.0,
         retries_per_failure: int = 0,
         count: Callable[[str, int], None] = lambda _name, _n: None,
+        platform_limit: Callable[[], float | None] = lambda: None,
+        share: float = 0.05,
     ) -> None:
         self.area, self.budget, self.fetch, self.settle = area, budget, fetch, settle
+        self.rate = budget.rate
+        self.platform_limit, self.share = platform_limit, share
         self.batch = max(1, min(batch, int(budget.burst) - 1)) if budget.burst >= 2 else 1
         self.gather = gather
         self.retries_per_failure = retries_per_failure
@@ -233,6 +240,9 @@ class Confirmer:
         if waiting < self.batch and self.area.oldest_wait() < self.gather:
             self.stop.wait(min(0.2, self.gather))
             return
+        limit = self.platform_limit()  # once the client has met the platform's rate limit
+        if limit:
+            self.budget.rate = max(0.05, min(self.rate, self.share * limit))
         n = min(waiting, self.batch)
         pause = self.budget.wait_for(n + 1)
         if pause > 0:

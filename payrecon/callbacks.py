@@ -161,7 +161,8 @@ class ReceiverLimits:
         Unknown ids that may wait for confirmation (503 beyond: the platform retries).
     budget_rate, batch
         Platform calls a second spent confirming unknown ids, and ids per token (a batch costs
-        ``batch + 1`` calls; the budget saves up at most one batch's worth).
+        ``batch + 1`` calls; the budget saves up at most one batch's worth). Once the client
+        has found the platform's rate limit (from 429s), the budget is at most 5 % of it.
     refused_cap
         Bytes of refused and rejected callbacks the store keeps; the oldest go first.
     log_interval
@@ -290,6 +291,7 @@ class CallbackReceiver:
             batch=self.limits.batch,
             retries_per_failure=getattr(client, "max_retries", 0),
             count=self._count,
+            platform_limit=self._platform_limit,
         )
         self._refused: deque[RefusedCallback] = deque()
         self._writer: ThreadPoolExecutor | None = None
@@ -412,6 +414,11 @@ class CallbackReceiver:
         from payrecon.fetch import fetch_few
 
         return fetch_few(self.client, ids, stop=stop)
+
+    def _platform_limit(self) -> float | None:
+        """The platform's rate limit, once the client's pacer has found it (from 429s)."""
+        throttle = getattr(self.client, "throttle", None)
+        return throttle.stats().limit_estimate if throttle is not None else None
 
     def _settle(self, parked: ParkedCallback, outcome: FetchOutcome) -> bool:
         return self.book.settle(parked, outcome)

@@ -342,3 +342,34 @@ def test_refused_bodies_are_kept_cut_short_under_a_total_cap(sandbox: Any, store
     assert kept["body"].str.len().max() <= 1024
     assert (kept["body"].str.len() + 128).sum() <= 20_000
     assert kept["body"].iloc[-1].endswith("...") or len(kept) < 100  # the newest are kept
+
+
+def test_the_budget_is_a_small_share_of_the_limit_once_the_client_found_it() -> None:
+    import threading
+
+    from payrecon.callback_confirm import Confirmer, ParkingArea
+    from payrecon.callback_guard import TokenBucket
+    from payrecon.records import FetchOutcome
+
+    area = ParkingArea(10)
+    budget = TokenBucket(2.0, 21)
+    asked: list[list[str]] = []
+
+    def fetch(ids: list[str], stop: threading.Event) -> list[FetchOutcome]:
+        asked.append(ids)
+        return [FetchOutcome(i, None, 410, "not_found") for i in ids]
+
+    limit: list[float | None] = [None]
+    confirmer = Confirmer(
+        area, budget, fetch, lambda p, o: False, gather=0.0, platform_limit=lambda: limit[0]
+    )
+    from datetime import UTC, datetime
+
+    area.add("U-1", datetime.now(UTC), "127.0.0.1")
+    confirmer._step()
+    assert asked == [["U-1"]] and budget.rate == 2.0  # no limit known: the configured rate
+    limit[0] = 10.0  # the client met 429s at about 10 calls a second
+    area.add("U-2", datetime.now(UTC), "127.0.0.1")
+    confirmer._step()
+    assert budget.rate == 0.5  # 5 % of it
+    assert area.add("U-1", datetime.now(UTC), "x") == "coalesced"  # just rejected: not asked again
