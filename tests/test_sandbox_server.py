@@ -79,7 +79,7 @@ def test_openapi_document_is_served_as_built(sandbox: Sandbox) -> None:
     assert r.headers["Content-Type"].startswith("application/json")
     served = r.json()
     assert served == json.loads(json.dumps(document()))
-    assert set(served["paths"]) == {"/auth-tokens", "/payouts/{idPayout}"}
+    assert set(served["paths"]) == {"/auth-tokens", "/payouts/{idPayout}", "/balances"}
 
 
 def test_sb_client_reads_a_payout_through_the_real_client() -> None:

@@ -94,8 +94,11 @@ def worst_first(exceptions: pd.DataFrame) -> pd.DataFrame:
     if len(exceptions) < 2:
         return exceptions
     code = pd.Categorical(exceptions["category"], categories=list(CATEGORIES)).codes
-    issues = pc.fill_null(arrow_array(exceptions["issues"]).cast(pa.string()), "")
-    regressed = pc.match_substring(issues, "status_regressed")
+    if "issues" in exceptions.columns:
+        issues = pc.fill_null(arrow_array(exceptions["issues"]).cast(pa.string()), "")
+        regressed = pc.match_substring(issues, "status_regressed")
+    else:
+        regressed = pa.array(np.zeros(len(exceptions), dtype=bool))
     diff = arrow_array(exceptions["amount_diff"])
     amount = pc.coalesce(
         arrow_array(exceptions["platform_amount"]), arrow_array(exceptions["ledger_amount"])
