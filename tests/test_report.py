@@ -254,7 +254,7 @@ def test_excel_workbook_reads_back(tmp_path: Path) -> None:
     rec = _exact_rec()
     path = rec.to_excel(tmp_path / "report.xlsx")
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Summary", "Exceptions", "Rows", "About"]
+    assert wb.sheetnames == ["Summary", "Exceptions", "Rows", "Suggestions", "About"]
 
     rows_ws = wb["Rows"]
     header = [c.value for c in rows_ws[1]]

@@ -1,5 +1,5 @@
 """The Excel workbook of a reconciliation: Summary, Exceptions, Rows, then Suggestions, Changes and
-Balances when the result holds rows of them, and About.
+Balances when the result holds them, and About.
 
 Money cells are numbers (analysts sum and filter them) written from ``Decimal``: openpyxl puts the
 exact decimal text into the file, and the number format shows the currency's decimals (``#,##0``
@@ -152,7 +152,7 @@ def write_workbook(rec: Reconciliation, path: str | Path) -> Path:
         ("Summary", rec.summary),
         ("Exceptions", worst_first(rec.exceptions)),
         ("Rows", rec.rows),
-        *((name.capitalize(), frame) for name, frame in rec.extra_tables().items() if len(frame)),
+        *((name.capitalize(), frame) for name, frame in rec.extra_tables().items()),
     ]
     for title, frame in sheets:
         ws = wb.create_sheet(title)

@@ -96,9 +96,9 @@ def worst_first(exceptions: pd.DataFrame) -> pd.DataFrame:
     code = pd.Categorical(exceptions["category"], categories=list(CATEGORIES)).codes
     if "issues" in exceptions.columns:
         issues = pc.fill_null(arrow_array(exceptions["issues"]).cast(pa.string()), "")
-        regressed = pc.match_substring(issues, "status_regressed")
-    else:
-        regressed = pa.array(np.zeros(len(exceptions), dtype=bool))
+    else:  # a frame without flags: nothing regressed
+        issues = pa.array([""] * len(exceptions), pa.string())
+    regressed = pc.match_substring(issues, "status_regressed")
     diff = arrow_array(exceptions["amount_diff"])
     amount = pc.coalesce(
         arrow_array(exceptions["platform_amount"]), arrow_array(exceptions["ledger_amount"])
