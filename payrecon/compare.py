@@ -365,7 +365,8 @@ def reconcile(
         fee_tolerance = tolerance
 
     n = len(ledger)
-    l_id = pc.utf8_trim_whitespace(_col(ledger, "id_payout", TEXT))
+    # a missing id is a blank one (a frame made by hand may hold None): one key for both
+    l_id = pc.fill_null(pc.utf8_trim_whitespace(_col(ledger, "id_payout", TEXT)), "")
     l_amount = _col(ledger, "amount", MONEY_TYPE)
     l_currency = pc.utf8_upper(pc.utf8_trim_whitespace(_col(ledger, "currency", TEXT)))
     l_fee = _col(ledger, "fee", MONEY_TYPE)
