@@ -55,7 +55,7 @@ from payrecon.amounts import fraction_fits
 from payrecon.categories import CATEGORIES, DUPLICATE_ROLES, EXCEPTION_FLAGS, FLAGS, QUIET
 from payrecon.conservation import prove, with_proof
 from payrecon.fees import FeeSchedule
-from payrecon.frames import MONEY, MONEY_TYPE, STRING, TEXT, TIMESTAMP
+from payrecon.frames import MONEY, MONEY_TYPE, STRING, TEXT, TIMESTAMP, pandas_type
 from payrecon.platform import FAILED, PROCESSING, REFUSED, ZERO_DECIMAL_CURRENCIES
 from payrecon.reconciliation import Reconciliation
 from payrecon.suggestions import CANDIDATE_CATEGORIES, DEFAULT_WINDOW, INVALID_ID, suggest
@@ -367,7 +367,8 @@ def reconcile(
         fee_tolerance = tolerance
 
     n = len(ledger)
-    l_id = pc.utf8_trim_whitespace(_col(ledger, "id_payout", TEXT))
+    # a missing id is a blank one (a frame made by hand may hold None): one key for both
+    l_id = pc.fill_null(pc.utf8_trim_whitespace(_col(ledger, "id_payout", TEXT)), "")
     l_amount = _col(ledger, "amount", MONEY_TYPE)
     l_currency = pc.utf8_upper(pc.utf8_trim_whitespace(_col(ledger, "currency", TEXT)))
     l_fee = _col(ledger, "fee", MONEY_TYPE)
@@ -637,21 +638,9 @@ def _issues(masks: list[np.ndarray], labels: list[str]) -> pa.Array:
     return pc.take(pa.array(texts, TEXT), pa.array(slot[bits]))
 
 
-def _pandas_type(typ: pa.DataType) -> Any:
-    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
-        return STRING
-    if pa.types.is_decimal(typ):
-        return MONEY
-    if pa.types.is_boolean(typ):
-        return pd.BooleanDtype()
-    if pa.types.is_integer(typ):
-        return pd.Int64Dtype()
-    return None  # timestamps: numpy datetime64[us, UTC]
-
-
 def _rows_frame(table: pa.Table, index: np.ndarray | None = None) -> pd.DataFrame:
     """The rows table in pandas, labelled by row position in the whole result (``index``)."""
-    frame = table.to_pandas(types_mapper=_pandas_type)
+    frame = table.to_pandas(types_mapper=pandas_type)
     if index is not None:
         frame.index = pd.Index(index)
     for name in ROW_COLUMNS:

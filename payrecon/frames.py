@@ -50,6 +50,23 @@ MONEY_COLUMNS = tuple(c for c, t in STATUS_COLUMNS.items() if t is MONEY)
 TIME_COLUMNS = tuple(c for c, t in STATUS_COLUMNS.items() if t == TIMESTAMP)
 
 
+def pandas_type(typ: pa.DataType) -> Any:
+    """The pandas dtype a result table's arrow column becomes (``types_mapper``): text as
+    strings, money exact, integers, booleans and floats nullable; ``None`` (numpy's own) for
+    timestamps."""
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return STRING
+    if pa.types.is_decimal(typ):
+        return MONEY
+    if pa.types.is_boolean(typ):
+        return pd.BooleanDtype()
+    if pa.types.is_integer(typ):
+        return pd.Int64Dtype()
+    if pa.types.is_floating(typ):
+        return pd.Float64Dtype()
+    return None
+
+
 def money_series(values: Iterable[Decimal | str | None], name: str | None = None) -> pd.Series:
     """An exact money column from ``Decimal``s, decimal strings or ``None``."""
     cleaned = [None if v is None or v == "" else Decimal(v) for v in values]

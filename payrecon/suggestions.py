@@ -439,20 +439,9 @@ def _groups(pool: np.ndarray, units: np.ndarray, target: int, tol: int) -> list[
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """The suggestions table in pandas: text as strings, money exact, integers nullable."""
-    from payrecon.frames import MONEY, STRING, TIMESTAMP
+    from payrecon.frames import TIMESTAMP, pandas_type
 
-    def mapped(typ: pa.DataType) -> object:
-        if pa.types.is_string(typ) or pa.types.is_large_string(typ):
-            return STRING
-        if pa.types.is_decimal(typ):
-            return MONEY
-        if pa.types.is_integer(typ):
-            return pd.Int64Dtype()
-        if pa.types.is_floating(typ):
-            return pd.Float64Dtype()
-        return None
-
-    frame = table.select(list(COLUMNS)).to_pandas(types_mapper=mapped)
+    frame = table.select(list(COLUMNS)).to_pandas(types_mapper=pandas_type)
     if frame["ledger_date"].dtype != TIMESTAMP:
         frame["ledger_date"] = frame["ledger_date"].astype(TIMESTAMP)
     return frame

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_cli_reconcile import offline
 
 from payrecon import compare
-from payrecon.cli import EXIT_PROOF, main
+from payrecon.cli import EXIT_PROOF
 from payrecon.compare import reconcile
 from payrecon.conservation import prove
 from payrecon.errors import ConservationError
@@ -133,18 +134,7 @@ def test_the_proof_never_fails_on_valid_inputs(
 
 def test_summary_csv_carries_the_proof(tmp_path: Path) -> None:
     out = tmp_path / "o"
-    args = ["--mapping", str(DATA / "mapping.toml"), "--statuses"]
-    code = main(
-        [
-            "reconcile",
-            str(DATA / "ledger.csv"),
-            *args,
-            str(DATA / "statuses_sample.csv"),
-            "--out",
-            str(out),
-        ]
-    )
-    assert code == 0
+    assert offline(DATA / "ledger.csv", out, "--mapping", str(DATA / "mapping.toml")) == 0
     summary = pd.read_csv(out / "summary.csv", dtype=str, keep_default_na=False)
     proof = summary[summary["section"] == "conservation"].set_index("key")
     assert proof.loc["ledger_rows", "count"] == proof.loc["ledger_rows", "equals"] == "40"
@@ -170,18 +160,7 @@ def test_a_failing_proof_writes_the_outputs_then_exits_5(
 
     monkeypatch.setattr(compare, "_summary", lossy)
     out = tmp_path / "o"
-    code = main(
-        [
-            "reconcile",
-            str(DATA / "ledger.csv"),
-            "--mapping",
-            str(DATA / "mapping.toml"),
-            "--statuses",
-            str(DATA / "statuses_sample.csv"),
-            "--out",
-            str(out),
-        ]
-    )
+    code = offline(DATA / "ledger.csv", out, "--mapping", str(DATA / "mapping.toml"))
     assert code == 5
     err = capsys.readouterr().err
     assert "conservation proof failed" in err and "ledger amounts in EUR 3530.80 !=" in err

@@ -80,6 +80,13 @@ def test_one_to_one_for_a_typo_a_gone_id_and_a_blank_id() -> None:
     assert s.loc[4, "suggested_amount"] == D("33.10")
 
 
+def test_a_missing_id_is_a_blank_one() -> None:
+    led = ledger(L("PO-1", "10.00"), L(None, "33.10"))  # None: a frame made by hand
+    s = suggestions(led, [P("PO-1", "10.00"), P("PO-50", "33.10")])
+    assert s.loc[3, "suggested_id_payout"] == "PO-50"
+    assert "has no payout id" in s.loc[3, "reasons"]
+
+
 def test_one_to_several_with_two_and_with_three_payouts() -> None:
     led = ledger(L("BATCH 1", "300.00"), L("BATCH 2", "60.00", "2026-11-20"))
     plat = [
