@@ -25,7 +25,8 @@ from payrecon.ledger import read_ledger
 from payrecon.reconciliation import Reconciliation
 from payrecon.report import charts
 from payrecon.report.figures import processing_ages
-from payrecon.report.html import group_digits, worst_first
+from payrecon.report.html import group_digits
+from payrecon.report.order import worst_first
 
 D = Decimal
 DATA = Path(__file__).resolve().parent.parent / "data"
