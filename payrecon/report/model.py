@@ -221,9 +221,10 @@ class Proof:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Sheet:
-    """A table the workbook writes whole (the result's own frame, read only)."""
+    """A table the workbook writes whole (the result's own frame, read only; compared by
+    identity, as a frame has no single truth value)."""
 
     title: str
     frame: pd.DataFrame
