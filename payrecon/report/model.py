@@ -256,10 +256,6 @@ class ReportModel:
     sheets: tuple[Sheet, ...]
     charts: tuple[Chart, ...] = ()
 
-    @property
-    def n_exceptions_shown(self) -> int:
-        return len(self.exceptions)
-
 
 R = TypeVar("R")
 
@@ -267,7 +263,8 @@ R = TypeVar("R")
 def _text_rows(
     cls: type[R], frame: pd.DataFrame | None, limit: int | None = MAX_LISTED
 ) -> tuple[R, ...]:
-    """The first ``limit`` rows of ``frame`` as ``cls`` records of exact text (missing: None)."""
+    """The first ``limit`` rows (``None``: all) of ``frame`` as ``cls`` records: money and times
+    as exact text, a column the frame lacks as ``None``; fields with defaults are left to them."""
     if frame is None or len(frame) == 0 or limit == 0:
         return ()
     names = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING]  # type: ignore[arg-type]
@@ -380,7 +377,6 @@ def build_model(
     flag_counts = rec.flag_counts
     ordered = worst_first(rec.exceptions)
     n_ledger = int(rec.rows["source_row"].notna().sum())
-    totals = frame_to_text_table(rec.totals.reset_index()).to_pylist()
     drawn: tuple[Chart, ...] = ()
     if charts:
         from payrecon.report.figures import build_charts
@@ -398,10 +394,7 @@ def build_model(
         categories=tuple(CategoryLine(c, counts.get(c, 0), ADVICE[c]) for c in CATEGORIES),
         flags=tuple(CategoryLine(f, flag_counts.get(f, 0), ADVICE[f]) for f in LISTED_FLAGS),
         n_status_regressed=flag_counts.get("status_regressed", 0),
-        totals=tuple(
-            CurrencyTotals(**{f.name: t.get(f.name) for f in dataclasses.fields(CurrencyTotals)})
-            for t in totals
-        ),
+        totals=_text_rows(CurrencyTotals, rec.totals.reset_index(), None),
         exceptions=_exceptions(ordered, max_exceptions),
         changes=_changes(rec),
         regressions=_text_rows(RegressionRow, rec.regressions),
