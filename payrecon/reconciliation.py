@@ -1,7 +1,9 @@
 """The result of a reconciliation: its tables, its metadata, and the ways it is written out.
 
-A frozen dataclass in the manner of datacompy's report data: everything a report needs is computed
-here (counts, totals, exceptions), so a template only lays it out. Money in the CSV files is plain
+A frozen dataclass holding the tables and the metadata; the report's view of it (counts, exact
+totals, exceptions worst first, ...) is built once by :func:`payrecon.report.model.build_model`
+and every renderer lays that out. This module imports nothing from :mod:`payrecon.report` at
+import time: the report depends on the result, not the reverse. Money in the CSV files is plain
 decimal text, exact, with the currency's usual decimals when that loses nothing (``12.50 EUR``,
 ``10000 IDR``) and every digit otherwise.
 """
@@ -15,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from payrecon.amounts import at_currency_scale
-from payrecon.categories import ADVICE, CATEGORIES, FLAGS
+from payrecon.categories import FLAGS
 from payrecon.csvout import frame_to_text_table, money_text, write_csv
 
 if TYPE_CHECKING:
@@ -181,96 +182,17 @@ class Reconciliation:
         """Write an ``.xlsx`` workbook: sheets Summary, Exceptions (worst first), Rows and About;
         money as numbers with the currency's decimals (see :mod:`payrecon.report.excel`)."""
         from payrecon.report.excel import write_workbook
+        from payrecon.report.model import build_model
 
-        return write_workbook(self, path)
-
-    def report_data(self, *, max_exceptions: int = 500) -> dict[str, Any]:
-        """Everything the report shows, as plain values (money as exact text)."""
-        totals = frame_to_text_table(
-            self.summary[self.summary["section"] == "currency"]
-        ).to_pylist()
-        shown = self.exceptions.head(max_exceptions)
-        return {
-            "ledger_source": self.ledger_source,
-            "base_url": self.base_url,
-            "generated_at": self.generated_at.isoformat(timespec="seconds")
-            if self.generated_at
-            else None,
-            "period": tuple(t.isoformat() for t in self.period) if self.period else None,
-            "tolerances": self.tolerances,
-            "fee_schedule": self.fee_schedule,
-            "n_rows": len(self.rows),
-            "n_exceptions": len(self.exceptions),
-            "categories": [
-                {"name": c, "count": self.counts.get(c, 0), "advice": ADVICE[c]} for c in CATEGORIES
-            ],
-            "totals": totals,
-            "exception_columns": list(shown.columns),
-            "exceptions": frame_to_text_table(shown).to_pylist(),
-            "exceptions_shown": len(shown),
-        }
+        return write_workbook(build_model(self, max_exceptions=0), path)
 
     def summary_text(self) -> str:
-        """One screen for a terminal: rows per category and the exact totals per currency."""
-        counts = self.counts
-        n_ledger = int(self.rows["source_row"].notna().sum())
-        lines = [
-            f"reconciled {n_ledger:,} ledger rows and {len(self.rows) - n_ledger:,} platform-only "
-            f"payouts: {len(self.exceptions):,} need a person"
-        ]
-        lines.append(f"  {self.rows_line()}")
-        lines += [f"  {c:<20} {n:>12,}" for c, n in counts.items() if n]
-        regressed = self.flag_counts.get("status_regressed", 0)
-        if regressed:
-            lines.append(
-                f"  {'status_regressed':<20} {regressed:>12,}  (flag: look at these first)"
-            )
-        table = frame_to_text_table(self.summary[self.summary["section"] == "currency"]).to_pylist()
-        if table:
-            lines.append(
-                f"  {'currency':<10} {'ledger amount':>20} {'platform amount':>20} "
-                f"{'difference':>18}"
-            )
-        for t in table:
-            lines.append(
-                f"  {t['key']:<10} {t['ledger_amount']:>20} {t['platform_amount']:>20} "
-                f"{t['amount_difference']:>18}"
-            )
-        lines += self._more_lines()
-        return "\n".join(lines)
+        """One screen for a terminal: rows per category and the exact totals per currency, then
+        the changes, suggestions, tie-out and proof (see :mod:`payrecon.report.text`)."""
+        from payrecon.report.model import build_model
+        from payrecon.report.text import render_text
 
-    def _more_lines(self) -> list[str]:
-        """Changes, suggestions, tie-out and proof: one line each for a terminal."""
-        lines = []
-        if self.changes is not None:
-            since = (
-                f"since the last run ({self.previous_run_at:%Y-%m-%d %H:%M} UTC)"
-                if self.previous_run_at
-                else "first run of this name"
-            )
-            counts = ", ".join(f"{k} {v}" for k, v in self.change_counts.items())
-            lines.append(f"{since} '{self.run_name}': {counts}")
-        if self.suggestions is not None and len(self.suggestions):
-            made = int(self.suggestions["suggested_id_payout"].notna().sum())
-            lines.append(
-                f"suggested matches: {made} of {len(self.suggestions)} ledger rows without a "
-                "usable id (suggestions.csv)"
-            )
-        if self.balances is not None:
-            from payrecon.balances import gaps
-
-            found = gaps(self.balances)
-            listed = ", ".join(f"{c} {at_currency_scale(g, c)}" for c, g in found.items())
-            lines.append(
-                f"balance tie-out: gaps in {listed} (balances.csv)"
-                if found
-                else "balance tie-out: no gap"
-            )
-        if self.conservation is not None:
-            lines.append(
-                "conservation proof holds" if self.conservation.holds else self.conservation.text()
-            )
-        return lines
+        return render_text(build_model(self, max_exceptions=0))
 
     def _repr_html_(self) -> str:
         from payrecon.report.html import render_summary

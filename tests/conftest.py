@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from payrecon.sandbox import Sandbox, SandboxConfig, running
+
+if TYPE_CHECKING:
+    from payrecon.reconciliation import Reconciliation
 
 
 @pytest.fixture
@@ -18,6 +23,23 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def reconcile_sample() -> Reconciliation:
+    """data/ledger.csv (with data/mapping.toml) against data/statuses_sample.csv, at a fixed
+    time: the reconciliation the report tests and snapshots read."""
+    from payrecon.compare import reconcile
+    from payrecon.frames import read_statuses
+    from payrecon.ledger import read_ledger
+
+    return reconcile(
+        read_ledger(DATA / "ledger.csv", DATA / "mapping.toml"),
+        read_statuses(DATA / "statuses_sample.csv"),
+        ledger_source="data/ledger.csv",
+        base_url="http://127.0.0.1:9/",
+        generated_at=datetime(2026, 11, 20, 12, 0, tzinfo=UTC),
+    )
+
 
 #: data/ledger.csv reconciled against data/statuses_sample.csv: rows per category.
 SAMPLE_COUNTS = {

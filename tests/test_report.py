@@ -14,18 +14,18 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import SAMPLE_COUNTS
+from conftest import SAMPLE_COUNTS, reconcile_sample
 from matplotlib.figure import Figure
 
 from payrecon.categories import CATEGORIES
 from payrecon.compare import reconcile
 from payrecon.fees import FeeRule, FeeSchedule
-from payrecon.frames import conform, read_statuses
-from payrecon.ledger import read_ledger
+from payrecon.frames import conform
 from payrecon.reconciliation import Reconciliation
 from payrecon.report import charts
 from payrecon.report.figures import processing_ages
-from payrecon.report.html import group_digits, worst_first
+from payrecon.report.html import group_digits
+from payrecon.report.order import worst_first
 
 D = Decimal
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -73,15 +73,7 @@ def parse(html: str) -> Cells:
 
 @pytest.fixture(scope="module")
 def sample() -> Reconciliation:
-    ledger = read_ledger(DATA / "ledger.csv", DATA / "mapping.toml")
-    statuses = read_statuses(DATA / "statuses_sample.csv")
-    return reconcile(
-        ledger,
-        statuses,
-        ledger_source="data/ledger.csv",
-        base_url="http://127.0.0.1:9/",
-        generated_at=datetime(2026, 11, 20, 12, 0, tzinfo=UTC),
-    )
+    return reconcile_sample()
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,7 @@ from payrecon.csvout import arrow_array, currency_column
 from payrecon.platform import currency_decimals
 
 if TYPE_CHECKING:
-    from payrecon.reconciliation import Reconciliation
+    from payrecon.report.model import ReportModel
 
 #: Excel's last row; one is the header.
 EXCEL_MAX_ROWS = 1_048_576
@@ -132,17 +132,18 @@ def _write_table(
     return len(shown)
 
 
-def _about(rec: Reconciliation, truncated: dict[str, int]) -> Iterable[tuple[str, Any]]:
-    yield "ledger", rec.ledger_source or "(in memory)"
-    yield "platform", rec.base_url or "(statuses table read from a file)"
-    if rec.period:
-        yield "ledger period", f"{rec.period[0].date()} to {rec.period[1].date()}"
-    yield "reconciled (UTC)", rec.generated_at.replace(tzinfo=None) if rec.generated_at else ""
-    yield "amount tolerance", str(rec.tolerances.get("amount", ""))
-    yield "fee tolerance", str(rec.tolerances.get("fee", ""))
-    yield "fee schedule checked", "yes" if rec.fee_schedule else "no"
-    yield "rows", len(rec.rows)
-    yield "exceptions", len(rec.exceptions)
+def _about(model: ReportModel, truncated: dict[str, int]) -> Iterable[tuple[str, Any]]:
+    src = model.source
+    yield "ledger", src.ledger_source or "(in memory)"
+    yield "platform", src.base_url or "(statuses table read from a file)"
+    if src.period:
+        yield "ledger period", f"{src.period[0].date()} to {src.period[1].date()}"
+    yield "reconciled (UTC)", src.generated_at.replace(tzinfo=None) if src.generated_at else ""
+    yield "amount tolerance", src.amount_tolerance
+    yield "fee tolerance", src.fee_tolerance
+    yield "fee schedule checked", "yes" if src.fee_schedule else "no"
+    yield "rows", model.n_rows
+    yield "exceptions", model.n_exceptions
     for sheet, n in truncated.items():
         yield f"{sheet}: rows left out", f"{n:,} beyond Excel's row limit; all are in rows.csv"
     yield (
@@ -154,29 +155,22 @@ def _about(rec: Reconciliation, truncated: dict[str, int]) -> Iterable[tuple[str
     )
 
 
-def write_workbook(rec: Reconciliation, path: str | Path) -> Path:
-    """Write ``rec`` as an ``.xlsx`` workbook (see the module docstring); returns the path."""
-    from payrecon.report.html import worst_first
-
+def write_workbook(model: ReportModel, path: str | Path) -> Path:
+    """Write ``model``'s sheets (Summary, Exceptions worst first, Rows, the extra tables) and an
+    About sheet as an ``.xlsx`` workbook (see the module docstring); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook(write_only=True)
     truncated: dict[str, int] = {}
-    sheets = [
-        ("Summary", rec.summary),
-        ("Exceptions", worst_first(rec.exceptions)),
-        ("Rows", rec.rows),
-        *((name.capitalize(), frame) for name, frame in rec.extra_tables().items()),
-    ]
-    for title, frame in sheets:
-        ws = wb.create_sheet(title)
-        written = _write_table(ws, frame)
-        if written < len(frame):
-            truncated[title] = len(frame) - written
+    for sheet in model.sheets:
+        ws = wb.create_sheet(sheet.title)
+        written = _write_table(ws, sheet.frame)
+        if written < len(sheet.frame):
+            truncated[sheet.title] = len(sheet.frame) - written
     ws = wb.create_sheet("About")
     ws.column_dimensions["A"].width = 24
     ws.column_dimensions["B"].width = 90
-    for key, value in _about(rec, truncated):
+    for key, value in _about(model, truncated):
         cell = WriteOnlyCell(ws, value=key)
         cell.font = _HEADER_FONT
         if isinstance(value, datetime):
