@@ -17,6 +17,8 @@ Names are loaded on first use, so ``payrecon sandbox`` does not pay for pandas a
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -27,7 +29,7 @@ _EXPORTS: dict[str, str] = {
     "Settings": "payrecon.config",
     "read_ids": "payrecon.ids",
     "read_ledger": "payrecon.ledger",
-    "reconcile": "payrecon.compare",
+    "reconcile": "payrecon.reconcile",
     "Reconciliation": "payrecon.reconciliation",
     "FeeSchedule": "payrecon.fees",
     "Store": "payrecon.store",
@@ -57,15 +59,30 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
+class _Package(types.ModuleType):
+    """``payrecon`` itself. The core lives in the subpackage ``payrecon.reconcile``, and importing
+    a subpackage makes Python set it as the parent's attribute of that name, which would hide the
+    function :func:`payrecon.reconcile.reconcile` behind the module; the function stays. (So import
+    the private modules with ``from payrecon.reconcile import _match``, not ``import ... as``.)"""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "reconcile" and isinstance(value, types.ModuleType):
+            value = value.reconcile
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
 if TYPE_CHECKING:
     from payrecon import errors, sandbox
     from payrecon.client import Client
-    from payrecon.compare import reconcile
     from payrecon.config import Settings
     from payrecon.fees import FeeSchedule
     from payrecon.frames import read_statuses, write_statuses
     from payrecon.ids import read_ids
     from payrecon.ledger import read_ledger
+    from payrecon.reconcile import reconcile
     from payrecon.reconciliation import Reconciliation
     from payrecon.records import FetchOutcome, PayoutAccepted, PayoutDetail
     from payrecon.store import Store

@@ -362,11 +362,11 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="payrecon-statuses")
         early = reader.submit(_read_statuses_early, args.statuses)
         reader.shutdown(wait=False)
-    from payrecon.compare import reconcile
     from payrecon.fees import FeeSchedule
     from payrecon.frames import read_statuses
     from payrecon.ledger import ledger_info, read_ledger
     from payrecon.ledger.inspect import detection_lines
+    from payrecon.reconcile import reconcile
 
     tolerance = _tolerance(args.tolerance)
     schedule = FeeSchedule.load(args.fee_schedule) if args.fee_schedule else None

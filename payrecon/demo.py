@@ -150,10 +150,10 @@ def run_demo(
 ) -> DemoResult:
     """Run the demo end to end and write its outputs into ``out``; see the module docstring."""
     from payrecon.changes import record_run
-    from payrecon.compare import reconcile
     from payrecon.fees import FeeSchedule
     from payrecon.ids import read_ids
     from payrecon.ledger import read_ledger
+    from payrecon.reconcile import reconcile
     from payrecon.recurring import Extras, finish, gather
     from payrecon.store import Store
 

@@ -35,11 +35,23 @@ def test_every_name_resolves() -> None:
         assert getattr(payrecon, name) is not None, name
 
 
-def test_reconcile_is_the_function_even_after_the_core_module_is_imported() -> None:
-    import payrecon.compare
+def test_reconcile_is_the_function_even_after_the_core_package_is_imported() -> None:
+    import payrecon.reconcile
+    import payrecon.reconcile._checks
 
     assert callable(payrecon.reconcile)
-    assert payrecon.reconcile.__module__ == "payrecon.compare"
+    assert payrecon.reconcile.__module__ == "payrecon.reconcile"
+
+
+def test_reconcile_is_the_function_when_the_core_package_is_imported_first() -> None:
+    code = (
+        "import payrecon.reconcile._checks\n"
+        "from payrecon.reconcile import _match\n"
+        "import payrecon\n"
+        "assert callable(payrecon.reconcile), payrecon.reconcile\n"
+        "assert payrecon.reconcile.__name__ == 'reconcile'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_interface_names_from_a_fresh_interpreter() -> None:

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from payrecon.categories import CATEGORIES
-from payrecon.compare import reconcile
 from payrecon.fees import FeeRule, FeeSchedule
 from payrecon.frames import MONEY, conform
 from payrecon.ledger import read_ledger
+from payrecon.reconcile import reconcile
 
 D = Decimal
 DATA = Path(__file__).resolve().parent.parent / "data"

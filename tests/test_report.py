@@ -18,10 +18,10 @@ from conftest import SAMPLE_COUNTS
 from matplotlib.figure import Figure
 
 from payrecon.categories import CATEGORIES
-from payrecon.compare import reconcile
 from payrecon.fees import FeeRule, FeeSchedule
 from payrecon.frames import conform, read_statuses
 from payrecon.ledger import read_ledger
+from payrecon.reconcile import reconcile
 from payrecon.reconciliation import Reconciliation
 from payrecon.report import charts
 from payrecon.report.figures import processing_ages

@@ -22,11 +22,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from payrecon.cellsafe import TRIGGERS, escape_cell, escape_text, unescape_cell, unescape_text
-from payrecon.compare import reconcile
 from payrecon.csvout import unescape_cell as csvout_unescape_cell
 from payrecon.frames import read_statuses, statuses_frame, write_statuses
 from payrecon.ids import read_ids
 from payrecon.ledger import read_ledger
+from payrecon.reconcile import reconcile
 from payrecon.records import FetchOutcome, PayoutDetail
 from payrecon.store import Store
 

@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from payrecon.compare import reconcile
 from payrecon.frames import conform
+from payrecon.reconcile import reconcile
 
 D = Decimal
 

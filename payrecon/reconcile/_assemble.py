@@ -1,0 +1,239 @@
+"""Step 6: the result: the category of each row (the first mask that applies), ``issues``, the rows
+and exceptions frames, the summary and its proof, the suggestions, and the metadata, as one
+:class:`~payrecon.reconciliation.Reconciliation`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from payrecon.categories import CATEGORIES, FLAGS, QUIET
+from payrecon.conservation import with_proof
+from payrecon.fees import FeeSchedule
+from payrecon.frames import TEXT, TIMESTAMP, pandas_type
+from payrecon.reconcile._align import ResultRows
+from payrecon.reconcile._flags import Flags, duplicate_roles
+from payrecon.reconcile._inputs import Column, flat, to_numpy_mask
+from payrecon.reconcile._summary import conservation_proof, summarise
+from payrecon.reconcile._tolerance import Tolerance, describe_tolerance, tolerance_per_row
+from payrecon.reconciliation import Reconciliation
+from payrecon.suggestions import CANDIDATE_CATEGORIES, INVALID_ID, suggest
+
+#: The columns of ``Reconciliation.rows``, in order.
+ROW_COLUMNS = (
+    "id_payout",
+    "category",
+    "issues",
+    "source_row",
+    "ledger_amount",
+    "platform_amount",
+    "amount_diff",
+    "ledger_currency",
+    "platform_currency",
+    "ledger_fee",
+    "platform_fee",
+    "fee_diff",
+    "expected_fee",
+    "ledger_status",
+    "ledger_status_mapped",
+    "platform_status",
+    "ledger_date",
+    "platform_created_at",
+    "platform_processed_at",
+    "payment_method_code",
+    "is_test",
+    "failure_reason_code",
+    "http_status",
+    "error",
+    "duplicate_role",
+    "status_history",
+)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the caller says about the run, carried into the result (and its report)."""
+
+    tolerance: Tolerance
+    fee_tolerance: Tolerance
+    fee_schedule: FeeSchedule | None
+    match_window: int
+    ledger_source: str | None
+    base_url: str | None
+    generated_at: datetime | None
+    set_aside: Mapping[str, int] | None  # reason -> rows, when not the reader's own count
+    rows_read: int | None
+
+
+def assemble(
+    rows: ResultRows,
+    categories: Mapping[str, np.ndarray],
+    flags: Flags,
+    amount_diff: Column,
+    fee_diff: Column,
+    run: RunInfo,
+) -> Reconciliation:
+    """The :class:`Reconciliation` of the rows, given each category's mask (in the order of
+    :data:`CATEGORIES`, ``matched`` left out) and the flags."""
+    if tuple(categories) != CATEGORIES[:-1]:
+        raise ValueError(f"categories out of order: {list(categories)}")
+    masks = list(categories.values())
+    code = np.select(masks, list(range(len(masks))), default=len(masks)).astype(np.int8)
+    is_matched = code == len(masks)
+    # Which copy of a duplicated booking agrees with the platform (the one to keep): count
+    # agreement on currency, amount and status.
+    comparable = rows.in_both & ~categories["currency_mismatch"]
+    agreements = (
+        comparable.astype(np.int8)
+        + (comparable & ~categories["amount_mismatch"]).astype(np.int8)
+        + (rows.in_both & ~categories["status_mismatch"]).astype(np.int8)
+    )
+    platform = rows.platform
+    columns: dict[str, Column] = {
+        "id_payout": rows.row_id,
+        "category": pc.take(pa.array(CATEGORIES, TEXT), pa.array(code)),
+        "issues": issues_column([*masks, is_matched, *flags.masks()], [*CATEGORIES, *FLAGS]),
+        "source_row": rows.padded(rows.ledger.source_row),
+        "ledger_amount": rows.ledger_amount,
+        "platform_amount": platform["amount"],
+        "amount_diff": amount_diff,
+        "ledger_currency": rows.ledger_currency,
+        "platform_currency": rows.platform_currency,
+        "ledger_fee": rows.ledger_fee,
+        "platform_fee": platform["fee_amount"],
+        "fee_diff": fee_diff,
+        "expected_fee": flags.expected_fee,
+        "ledger_status": rows.padded(rows.ledger.status),
+        "ledger_status_mapped": rows.ledger_status_mapped,
+        "platform_status": platform["status"],
+        "ledger_date": rows.padded(rows.ledger.date),
+        "platform_created_at": platform["created_at"],
+        "platform_processed_at": platform["processed_at"],
+        "payment_method_code": platform["payment_method_code"],
+        "is_test": platform["is_test"],
+        "failure_reason_code": platform["failure_reason_code"],
+        "http_status": platform["http_status"],
+        "error": pc.if_else(
+            pa.array(flags.not_fetched), pa.scalar("not_fetched", TEXT), platform["error"]
+        ),
+        "duplicate_role": duplicate_roles(rows, categories["duplicate_in_ledger"], agreements),
+        "status_history": flags.status_history,
+    }
+    needs_a_person = (
+        ~np.isin(code, [CATEGORIES.index(q) for q in QUIET])
+        | flags.fee_schedule_mismatch
+        | flags.amount_precision
+        | flags.test_payment
+        | flags.status_regressed
+    )
+    from payrecon.ledger import SetAside  # the reader's record of the rows it set aside
+
+    info = rows.ledger.reader_info
+    aside = info.get("set_aside")
+    if not isinstance(aside, SetAside):
+        aside = SetAside((), (), ())
+    aside_counts = aside.counts()
+    set_aside, rows_read = run.set_aside, run.rows_read
+    if set_aside is None:  # the reader's own count of the rows it set aside
+        set_aside = aside_counts
+        if rows_read is None and "rows_read" in info:
+            rows_read = int(info["rows_read"])
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the sums beside the frames
+        summing = pool.submit(
+            summarise,
+            code,
+            columns,
+            rows.currency,
+            rows.fetched_ok & rows.first_of_id,
+            rows.in_ledger,
+            aside_counts,
+            rows.ledger.has_fee,
+        )
+        table = pa.table({name: columns[name] for name in ROW_COLUMNS})
+        rows_df = rows_frame(table)
+        # Filtered in arrow, a few rows out of many: cheaper than pandas' ``.loc`` on every column.
+        exceptions = rows_frame(
+            table.filter(pa.array(needs_a_person)), index=np.flatnonzero(needs_a_person)
+        )
+        summary, money_in, money_by_category = summing.result()
+    proof = conservation_proof(rows, code, money_in, money_by_category, set_aside, rows_read)
+    return Reconciliation(
+        rows=rows_df,
+        summary=with_proof(summary, proof),
+        exceptions=exceptions,
+        ledger_source=run.ledger_source or info.get("source"),
+        base_url=run.base_url,
+        generated_at=run.generated_at or datetime.now(UTC),
+        period=_period(rows.ledger.date),
+        tolerances={
+            "amount": describe_tolerance(run.tolerance),
+            "fee": describe_tolerance(run.fee_tolerance),
+        },
+        fee_schedule=run.fee_schedule is not None,
+        set_aside=aside.frame(),
+        suggestions=_suggestions(rows, table, code, run.tolerance, run.match_window),
+        regressions=flags.regressions,
+        conservation=proof,
+        match_window=run.match_window,
+    )
+
+
+def _period(dates: Column) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The first and last booking date of the ledger, if it has any."""
+    dates = dates.drop_null()
+    if not len(dates):
+        return None
+    lo, hi = pc.min_max(dates).values()
+    return (pd.Timestamp(lo.as_py()), pd.Timestamp(hi.as_py()))
+
+
+def issues_column(masks: list[np.ndarray], labels: list[str]) -> pa.Array:
+    """``;``-joined labels of the masks true on each row, built once per distinct combination."""
+    bits = np.zeros(len(masks[0]), dtype=np.int64)
+    for i, mask in enumerate(masks):
+        bits |= mask.astype(np.int64) << i
+    combos = np.flatnonzero(np.bincount(bits, minlength=1 << len(masks)))
+    slot = np.zeros(1 << len(masks), dtype=np.int64)
+    slot[combos] = np.arange(len(combos))
+    texts = [";".join(lab for i, lab in enumerate(labels) if int(c) >> i & 1) for c in combos]
+    return pc.take(pa.array(texts, TEXT), pa.array(slot[bits]))
+
+
+def rows_frame(table: pa.Table, index: np.ndarray | None = None) -> pd.DataFrame:
+    """The rows table in pandas, labelled by row position in the whole result (``index``)."""
+    frame = table.to_pandas(types_mapper=pandas_type)
+    if index is not None:
+        frame.index = pd.Index(index)
+    for name in ROW_COLUMNS:
+        if pa.types.is_timestamp(table[name].type) and frame[name].dtype != TIMESTAMP:
+            frame[name] = frame[name].astype(TIMESTAMP)
+    return frame
+
+
+def _suggestions(
+    rows: ResultRows, table: pa.Table, code: np.ndarray, tolerance: Tolerance, window: int
+) -> pd.DataFrame:
+    """Ledger rows whose id cannot be followed (blank, ``invalid_id``, ``missing_on_platform``,
+    ``no_payout_id``) against the payouts no ledger row names (:mod:`payrecon.suggestions`)."""
+    in_ledger = rows.in_ledger
+    words = [CATEGORIES.index(w) for w in CANDIDATE_CATEGORIES if w in CATEGORIES]
+    ledger_side = in_ledger & np.isin(code, words)
+    # A blank or broken id is never fetched, so it is a fetch_error row: look only at those.
+    failed = np.flatnonzero(in_ledger & (code == CATEGORIES.index("fetch_error")))
+    if len(failed):
+        at = pa.array(failed)
+        ids = pc.take(rows.ledger.ids, at)
+        blank = to_numpy_mask(pc.equal(pc.utf8_length(ids), 0), missing=True)
+        invalid = to_numpy_mask(pc.equal(pc.take(table["error"], at), INVALID_ID))
+        ledger_side[failed] |= blank | invalid
+    platform_side = code == CATEGORIES.index("missing_in_ledger")
+    ledger = table.filter(pa.array(ledger_side))
+    tol = tolerance_per_row(tolerance, flat(ledger["ledger_currency"]))
+    return suggest(ledger, table.filter(pa.array(platform_side)), tolerance=tol, window=window)
