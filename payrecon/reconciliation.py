@@ -48,7 +48,7 @@ class Reconciliation:
         Where the data came from, when, the ledger's date range, and the settings used.
     suggestions
         Ledger rows whose id cannot be followed, each with a suggested payout (or group of
-        payouts) where one fits, else the nearest one (:mod:`payrecon.suggestions`).
+        payouts) where one fits, else the nearest one (:mod:`payrecon.reconcile._suggestions`).
     regressions
         Payouts of this result seen in one final status and now in another
         (:mod:`payrecon.regressions`): ``id_payout``, ``status_before``, ``seen_before``,

@@ -74,9 +74,9 @@ from payrecon.reconcile._checks import (
 )
 from payrecon.reconcile._flags import flags
 from payrecon.reconcile._inputs import ledger_columns
+from payrecon.reconcile._suggestions import DEFAULT_WINDOW
 from payrecon.reconcile._tolerance import Tolerance
 from payrecon.reconciliation import Reconciliation
-from payrecon.suggestions import DEFAULT_WINDOW
 
 
 def reconcile(
@@ -129,7 +129,7 @@ def reconcile(
         and the column ``status_history``.
     match_window
         Days between a ledger row's date and a payout's for a suggested match
-        (:mod:`payrecon.suggestions`).
+        (:mod:`payrecon.reconcile._suggestions`).
     set_aside, rows_read
         The rows the ledger reader set aside (reason -> count) and the rows it read in all, for
         the conservation proof (:mod:`payrecon.conservation`).

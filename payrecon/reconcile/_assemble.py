@@ -20,11 +20,11 @@ from payrecon.fees import FeeSchedule
 from payrecon.frames import TEXT, TIMESTAMP, pandas_type
 from payrecon.reconcile._align import ResultRows
 from payrecon.reconcile._flags import Flags, duplicate_roles
-from payrecon.reconcile._inputs import Column, flat, to_numpy_mask
+from payrecon.reconcile._inputs import Column
+from payrecon.reconcile._suggestions import suggestions
 from payrecon.reconcile._summary import conservation_proof, summarise
-from payrecon.reconcile._tolerance import Tolerance, describe_tolerance, tolerance_per_row
+from payrecon.reconcile._tolerance import Tolerance, describe_tolerance
 from payrecon.reconciliation import Reconciliation
-from payrecon.suggestions import CANDIDATE_CATEGORIES, INVALID_ID, suggest
 
 #: The columns of ``Reconciliation.rows``, in order.
 ROW_COLUMNS = (
@@ -178,7 +178,7 @@ def assemble(
         },
         fee_schedule=run.fee_schedule is not None,
         set_aside=aside.frame(),
-        suggestions=_suggestions(rows, table, code, run.tolerance, run.match_window),
+        suggestions=suggestions(rows, table, code, run.tolerance, run.match_window),
         regressions=flags.regressions,
         conservation=proof,
         match_window=run.match_window,
@@ -215,25 +215,3 @@ def rows_frame(table: pa.Table, index: np.ndarray | None = None) -> pd.DataFrame
         if pa.types.is_timestamp(table[name].type) and frame[name].dtype != TIMESTAMP:
             frame[name] = frame[name].astype(TIMESTAMP)
     return frame
-
-
-def _suggestions(
-    rows: ResultRows, table: pa.Table, code: np.ndarray, tolerance: Tolerance, window: int
-) -> pd.DataFrame:
-    """Ledger rows whose id cannot be followed (blank, ``invalid_id``, ``missing_on_platform``,
-    ``no_payout_id``) against the payouts no ledger row names (:mod:`payrecon.suggestions`)."""
-    in_ledger = rows.in_ledger
-    words = [CATEGORIES.index(w) for w in CANDIDATE_CATEGORIES if w in CATEGORIES]
-    ledger_side = in_ledger & np.isin(code, words)
-    # A blank or broken id is never fetched, so it is a fetch_error row: look only at those.
-    failed = np.flatnonzero(in_ledger & (code == CATEGORIES.index("fetch_error")))
-    if len(failed):
-        at = pa.array(failed)
-        ids = pc.take(rows.ledger.ids, at)
-        blank = to_numpy_mask(pc.equal(pc.utf8_length(ids), 0), missing=True)
-        invalid = to_numpy_mask(pc.equal(pc.take(table["error"], at), INVALID_ID))
-        ledger_side[failed] |= blank | invalid
-    platform_side = code == CATEGORIES.index("missing_in_ledger")
-    ledger = table.filter(pa.array(ledger_side))
-    tol = tolerance_per_row(tolerance, flat(ledger["ledger_currency"]))
-    return suggest(ledger, table.filter(pa.array(platform_side)), tolerance=tol, window=window)
