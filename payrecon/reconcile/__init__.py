@@ -163,15 +163,15 @@ def reconcile(
         "pending": pending(rows),
     }  # and "matched": none of the above
     run = RunInfo(
-        tolerance,
-        fee_tolerance,
-        fee_schedule,
-        match_window,
-        ledger_source,
-        base_url,
-        generated_at,
-        set_aside,
-        rows_read,
+        tolerance=tolerance,
+        fee_tolerance=fee_tolerance,
+        fee_schedule=fee_schedule,
+        match_window=match_window,
+        ledger_source=ledger_source,
+        base_url=base_url,
+        generated_at=generated_at,
+        set_aside=set_aside,
+        rows_read=rows_read,
     )
     flagged = flags(rows, fee_schedule, fee_tolerance, regressions)
     result = assemble(rows, categories, flagged, amount_diff, fee_diff, run)

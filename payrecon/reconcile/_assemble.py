@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,9 @@ from payrecon.reconcile._suggestions import suggestions
 from payrecon.reconcile._summary import conservation_proof, summarise
 from payrecon.reconcile._tolerance import Tolerance, describe_tolerance
 from payrecon.reconciliation import Reconciliation
+
+if TYPE_CHECKING:
+    from payrecon.ledger import SetAside
 
 #: The columns of ``Reconciliation.rows``, in order.
 ROW_COLUMNS = (
@@ -86,46 +90,7 @@ def assemble(
         raise ValueError(f"categories out of order: {list(categories)}")
     masks = list(categories.values())
     code = np.select(masks, list(range(len(masks))), default=len(masks)).astype(np.int8)
-    is_matched = code == len(masks)
-    # Which copy of a duplicated booking agrees with the platform (the one to keep): count
-    # agreement on currency, amount and status.
-    comparable = rows.in_both & ~categories["currency_mismatch"]
-    agreements = (
-        comparable.astype(np.int8)
-        + (comparable & ~categories["amount_mismatch"]).astype(np.int8)
-        + (rows.in_both & ~categories["status_mismatch"]).astype(np.int8)
-    )
-    platform = rows.platform
-    columns: dict[str, Column] = {
-        "id_payout": rows.row_id,
-        "category": pc.take(pa.array(CATEGORIES, TEXT), pa.array(code)),
-        "issues": issues_column([*masks, is_matched, *flags.masks()], [*CATEGORIES, *FLAGS]),
-        "source_row": rows.padded(rows.ledger.source_row),
-        "ledger_amount": rows.ledger_amount,
-        "platform_amount": platform["amount"],
-        "amount_diff": amount_diff,
-        "ledger_currency": rows.ledger_currency,
-        "platform_currency": rows.platform_currency,
-        "ledger_fee": rows.ledger_fee,
-        "platform_fee": platform["fee_amount"],
-        "fee_diff": fee_diff,
-        "expected_fee": flags.expected_fee,
-        "ledger_status": rows.padded(rows.ledger.status),
-        "ledger_status_mapped": rows.ledger_status_mapped,
-        "platform_status": platform["status"],
-        "ledger_date": rows.padded(rows.ledger.date),
-        "platform_created_at": platform["created_at"],
-        "platform_processed_at": platform["processed_at"],
-        "payment_method_code": platform["payment_method_code"],
-        "is_test": platform["is_test"],
-        "failure_reason_code": platform["failure_reason_code"],
-        "http_status": platform["http_status"],
-        "error": pc.if_else(
-            pa.array(flags.not_fetched), pa.scalar("not_fetched", TEXT), platform["error"]
-        ),
-        "duplicate_role": duplicate_roles(rows, categories["duplicate_in_ledger"], agreements),
-        "status_history": flags.status_history,
-    }
+    columns = _row_columns(rows, categories, code, flags, amount_diff, fee_diff)
     needs_a_person = (
         ~np.isin(code, [CATEGORIES.index(q) for q in QUIET])
         | flags.fee_schedule_mismatch
@@ -133,18 +98,8 @@ def assemble(
         | flags.test_payment
         | flags.status_regressed
     )
-    from payrecon.ledger import SetAside  # the reader's record of the rows it set aside
-
     info = rows.ledger.reader_info
-    aside = info.get("set_aside")
-    if not isinstance(aside, SetAside):
-        aside = SetAside((), (), ())
-    aside_counts = aside.counts()
-    set_aside, rows_read = run.set_aside, run.rows_read
-    if set_aside is None:  # the reader's own count of the rows it set aside
-        set_aside = aside_counts
-        if rows_read is None and "rows_read" in info:
-            rows_read = int(info["rows_read"])
+    aside, set_aside, rows_read = _set_aside(info, run)
     with ThreadPoolExecutor(max_workers=1) as pool:  # the sums beside the frames
         summing = pool.submit(
             summarise,
@@ -153,7 +108,7 @@ def assemble(
             rows.currency,
             rows.fetched_ok & rows.first_of_id,
             rows.in_ledger,
-            aside_counts,
+            aside.counts(),
             rows.ledger.has_fee,
         )
         table = pa.table({name: columns[name] for name in ROW_COLUMNS})
@@ -183,6 +138,75 @@ def assemble(
         conservation=proof,
         match_window=run.match_window,
     )
+
+
+def _row_columns(
+    rows: ResultRows,
+    categories: Mapping[str, np.ndarray],
+    code: np.ndarray,
+    flags: Flags,
+    amount_diff: Column,
+    fee_diff: Column,
+) -> dict[str, Column]:
+    """Every column of :data:`ROW_COLUMNS`, in arrow."""
+    masks = [*categories.values(), code == len(categories), *flags.masks()]
+    # Which copy of a duplicated booking agrees with the platform (the one to keep): count
+    # agreement on currency, amount and status.
+    comparable = rows.in_both & ~categories["currency_mismatch"]
+    agreements = (
+        comparable.astype(np.int8)
+        + (comparable & ~categories["amount_mismatch"]).astype(np.int8)
+        + (rows.in_both & ~categories["status_mismatch"]).astype(np.int8)
+    )
+    platform = rows.platform
+    return {
+        "id_payout": rows.row_id,
+        "category": pc.take(pa.array(CATEGORIES, TEXT), pa.array(code)),
+        "issues": issues_column(masks, [*CATEGORIES, *FLAGS]),
+        "source_row": rows.padded(rows.ledger.source_row),
+        "ledger_amount": rows.ledger_amount,
+        "platform_amount": platform["amount"],
+        "amount_diff": amount_diff,
+        "ledger_currency": rows.ledger_currency,
+        "platform_currency": rows.platform_currency,
+        "ledger_fee": rows.ledger_fee,
+        "platform_fee": platform["fee_amount"],
+        "fee_diff": fee_diff,
+        "expected_fee": flags.expected_fee,
+        "ledger_status": rows.padded(rows.ledger.status),
+        "ledger_status_mapped": rows.ledger_status_mapped,
+        "platform_status": platform["status"],
+        "ledger_date": rows.padded(rows.ledger.date),
+        "platform_created_at": platform["created_at"],
+        "platform_processed_at": platform["processed_at"],
+        "payment_method_code": platform["payment_method_code"],
+        "is_test": platform["is_test"],
+        "failure_reason_code": platform["failure_reason_code"],
+        "http_status": platform["http_status"],
+        "error": pc.if_else(
+            pa.array(flags.not_fetched), pa.scalar("not_fetched", TEXT), platform["error"]
+        ),
+        "duplicate_role": duplicate_roles(rows, categories["duplicate_in_ledger"], agreements),
+        "status_history": flags.status_history,
+    }
+
+
+def _set_aside(
+    info: Mapping[str, Any], run: RunInfo
+) -> tuple[SetAside, Mapping[str, int], int | None]:
+    """The rows the reader set aside, and the counts the proof uses: the caller's when given,
+    else the reader's own (with its count of rows read)."""
+    from payrecon.ledger import SetAside  # the reader's record of the rows it set aside
+
+    aside = info.get("set_aside")
+    if not isinstance(aside, SetAside):
+        aside = SetAside((), (), ())
+    set_aside, rows_read = run.set_aside, run.rows_read
+    if set_aside is None:
+        set_aside = aside.counts()
+        if rows_read is None and "rows_read" in info:
+            rows_read = int(info["rows_read"])
+    return aside, set_aside, rows_read
 
 
 def _period(dates: Column) -> tuple[pd.Timestamp, pd.Timestamp] | None:
