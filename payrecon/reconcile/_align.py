@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ from payrecon.reconcile._inputs import (
     to_numpy_mask,
 )
 from payrecon.reconcile._match import IdMatch, match_ids
+
+#: The fetch error of a payout the platform answered 410 Gone.
+NOT_FOUND = "not_found"
 
 #: Tables with at least this many rows take the platform's columns on two threads.
 _PARALLEL_ROWS = 100_000
@@ -75,15 +79,21 @@ class ResultRows:
     def total(self) -> int:
         return len(self.in_ledger)
 
-    @property
+    # Derived masks, computed once on first use (a frozen dataclass still caches these).
+    @cached_property
     def fetched_ok(self) -> np.ndarray:
         """A payout the platform answered."""
         return self.found & self.no_error
 
-    @property
+    @cached_property
     def in_both(self) -> np.ndarray:
         """A ledger row whose payout the platform answered: the rows the value checks compare."""
-        return self.in_ledger & self.found & self.no_error
+        return self.in_ledger & self.fetched_ok
+
+    @cached_property
+    def gone(self) -> np.ndarray:
+        """The platform answered 410 Gone for the row's id."""
+        return self.found & to_numpy_mask(pc.equal(self.platform["error"], NOT_FOUND))
 
     def padded(self, ledger_column: Column) -> Column:
         """A ledger column with nulls for the rows the platform adds."""

@@ -20,9 +20,6 @@ from payrecon.reconcile._align import ResultRows
 from payrecon.reconcile._inputs import to_numpy_mask
 from payrecon.reconcile._tolerance import Tolerance, tolerance_per_row
 
-#: The fetch error of a payout the platform answered 410 Gone.
-NOT_FOUND = "not_found"
-
 _ZERO = pa.scalar(Decimal(0), MONEY_TYPE)
 _NO_MONEY = pa.scalar(None, MONEY_TYPE)
 
@@ -44,7 +41,7 @@ def no_payout_id(rows: ResultRows) -> np.ndarray:
 
 def missing_on_platform(rows: ResultRows) -> np.ndarray:
     """The platform answered 410 Gone for the id."""
-    return rows.found & to_numpy_mask(pc.equal(rows.platform["error"], NOT_FOUND))
+    return rows.gone
 
 
 def not_fetched(rows: ResultRows) -> np.ndarray:
@@ -54,7 +51,7 @@ def not_fetched(rows: ResultRows) -> np.ndarray:
 
 def fetch_error(rows: ResultRows) -> np.ndarray:
     """The fetch failed for a reason other than 410 Gone, or the id was never fetched."""
-    failed = rows.found & ~rows.no_error & ~missing_on_platform(rows)
+    failed = rows.found & ~rows.no_error & ~rows.gone
     return not_fetched(rows) | failed
 
 
