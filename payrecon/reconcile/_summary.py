@@ -22,7 +22,18 @@ from payrecon.reconcile._inputs import to_numpy_mask
 UNKNOWN_CURRENCY = "(unknown)"
 
 
-MoneySums: TypeAlias = dict[str, dict[str, Decimal]]
+MoneySums: TypeAlias = dict[str, dict[str, Decimal]]  # kind (amount, fee) -> currency -> sum
+MoneyByCategory: TypeAlias = dict[str, dict[str, dict[str, Decimal]]]  # ... -> category -> sum
+
+_ZERO = Decimal(0)
+_MONEY_COLUMNS = (
+    "ledger_amount",
+    "platform_amount",
+    "amount_difference",
+    "ledger_fee",
+    "platform_fee",
+    "fee_difference",
+)
 
 
 def summarise(
@@ -33,7 +44,7 @@ def summarise(
     in_ledger: np.ndarray,
     set_aside: Mapping[str, int],
     has_fee: bool = True,
-) -> tuple[pd.DataFrame, MoneySums, dict[str, dict[str, dict[str, Decimal]]]]:
+) -> tuple[pd.DataFrame, MoneySums, MoneyByCategory]:
     """Counts per category (all of them, in order), rows set aside by reason, then exact sums
     per currency; and for the conservation proof, the ledger's money per currency and per
     currency and category."""
@@ -46,7 +57,7 @@ def summarise(
     # (dropped below), and the money columns are already null where a side has no value.
     key = pc.fill_null(key_currency, UNKNOWN_CURRENCY)
     null_key = pa.scalar(None, TEXT)
-    led = pa.table(
+    ledger_side = pa.table(
         {
             "currency": pc.if_else(pa.array(in_ledger), key, null_key),
             "amount": cols["ledger_amount"],
@@ -54,45 +65,63 @@ def summarise(
             "code": pa.array(code),
         }
     )
-    p_key = pc.fill_null(cols["platform_currency"], UNKNOWN_CURRENCY)
-    plat = pa.table(
+    platform_key = pc.fill_null(cols["platform_currency"], UNKNOWN_CURRENCY)
+    platform_side = pa.table(
         {
-            "currency": pc.if_else(pa.array(platform_once), p_key, null_key),
+            "currency": pc.if_else(pa.array(platform_once), platform_key, null_key),
             "amount": cols["platform_amount"],
             "fee": cols["platform_fee"],
         }
     )
     rows_per = pa.table({"currency": key}).group_by("currency").aggregate([("currency", "count")])
-    lg = led.group_by("currency").aggregate([("amount", "sum"), ("fee", "sum")])
-    pg = plat.group_by("currency").aggregate([("amount", "sum"), ("fee", "sum")])
     sums: dict[str, dict[str, Any]] = {}
-    for table, side in ((lg, "ledger"), (pg, "platform")):
-        for rec in table.to_pylist():
+    for table, side in ((ledger_side, "ledger"), (platform_side, "platform")):
+        summed = table.group_by("currency").aggregate([("amount", "sum"), ("fee", "sum")])
+        for rec in summed.to_pylist():
             if rec["currency"] is None:
                 continue
             d = sums.setdefault(rec["currency"], {})
             d[f"{side}_amount"] = rec["amount_sum"]
             d[f"{side}_fee"] = rec["fee_sum"]
+    money_in, by_category = _money_for_proof(ledger_side, sums, has_fee)
+    n_rows = {r["currency"]: r["currency_count"] for r in rows_per.to_pylist()}
+    records += _currency_records(sums, n_rows)
+    return _summary_frame(records), money_in, by_category
+
+
+def _money_for_proof(
+    ledger_side: pa.Table, sums: dict[str, dict[str, Any]], has_fee: bool
+) -> tuple[MoneySums, MoneyByCategory]:
+    """The ledger's money per currency, and per currency and category (amounts, and fees when
+    the ledger has them)."""
     kinds = ("amount", "fee") if has_fee else ("amount",)
-    zero = Decimal(0)
     money_in: MoneySums = {k: {} for k in kinds}
     for cur, d in sums.items():
         for k in kinds:
             if "ledger_amount" in d:  # a currency some ledger row has
-                money_in[k][cur] = d[f"ledger_{k}"] or zero
-    by_cat: dict[str, dict[str, dict[str, Decimal]]] = {k: {} for k in kinds}
-    by_code = led.group_by(["currency", "code"]).aggregate([("amount", "sum"), ("fee", "sum")])
+                money_in[k][cur] = d[f"ledger_{k}"] or _ZERO
+    by_category: MoneyByCategory = {k: {} for k in kinds}
+    by_code = ledger_side.group_by(["currency", "code"]).aggregate(
+        [("amount", "sum"), ("fee", "sum")]
+    )
     for rec in by_code.to_pylist():
         if rec["currency"] is None:
             continue
         for k in kinds:
-            per = by_cat[k].setdefault(rec["currency"], {})
-            per[CATEGORIES[rec["code"]]] = rec[f"{k}_sum"] or zero
-    n_rows = {r["currency"]: r["currency_count"] for r in rows_per.to_pylist()}
+            per = by_category[k].setdefault(rec["currency"], {})
+            per[CATEGORIES[rec["code"]]] = rec[f"{k}_sum"] or _ZERO
+    return money_in, by_category
+
+
+def _currency_records(
+    sums: dict[str, dict[str, Any]], n_rows: dict[str, int]
+) -> list[dict[str, Any]]:
+    """One summary record per currency (the unknown one last): rows, sums and differences."""
+    records = []
     for cur in sorted(sums, key=lambda c: (c == UNKNOWN_CURRENCY, c)):
         d = sums[cur]
         la, pa_, lf, pf = (
-            d.get(k) or zero
+            d.get(k) or _ZERO
             for k in ("ledger_amount", "platform_amount", "ledger_fee", "platform_fee")
         )
         records.append(
@@ -108,14 +137,11 @@ def summarise(
                 "fee_difference": lf - pf,
             }
         )
-    money_cols = (
-        "ledger_amount",
-        "platform_amount",
-        "amount_difference",
-        "ledger_fee",
-        "platform_fee",
-        "fee_difference",
-    )
+    return records
+
+
+def _summary_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """The summary records as the frame ``Reconciliation.summary`` holds."""
     frame = pd.DataFrame(
         {
             "section": pd.Series([r["section"] for r in records], dtype=STRING),
@@ -123,16 +149,16 @@ def summarise(
             "count": pd.Series([r["count"] for r in records], dtype="int64"),
         }
     )
-    for c in money_cols:
+    for c in _MONEY_COLUMNS:
         frame[c] = pd.Series(pa.array([r.get(c) for r in records], MONEY_TYPE), dtype=MONEY)
-    return frame, money_in, by_cat
+    return frame
 
 
 def conservation_proof(
     rows: ResultRows,
     code: np.ndarray,
     money_in: MoneySums,
-    money_by_category: dict[str, dict[str, dict[str, Decimal]]],
+    money_by_category: MoneyByCategory,
     set_aside: Mapping[str, int],
     rows_read: int | None,
 ) -> Conservation:
