@@ -27,7 +27,7 @@ _EXPORTS: dict[str, str] = {
     "Settings": "payrecon.config",
     "read_ids": "payrecon.ids",
     "read_ledger": "payrecon.ledger",
-    "reconcile": "payrecon.compare",
+    "reconcile": "payrecon.core",
     "Reconciliation": "payrecon.reconciliation",
     "FeeSchedule": "payrecon.fees",
     "Store": "payrecon.store",
@@ -60,8 +60,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from payrecon import errors, sandbox
     from payrecon.client import Client
-    from payrecon.compare import reconcile
     from payrecon.config import Settings
+    from payrecon.core import reconcile
     from payrecon.fees import FeeSchedule
     from payrecon.frames import read_statuses, write_statuses
     from payrecon.ids import read_ids

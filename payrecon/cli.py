@@ -362,7 +362,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="payrecon-statuses")
         early = reader.submit(_read_statuses_early, args.statuses)
         reader.shutdown(wait=False)
-    from payrecon.compare import reconcile
+    from payrecon.core import reconcile
     from payrecon.fees import FeeSchedule
     from payrecon.frames import read_statuses
     from payrecon.ledger import ledger_info, read_ledger

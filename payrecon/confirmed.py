@@ -1,7 +1,7 @@
 """Confirmed matches: a person's decision that a ledger row without a usable id is those payouts.
 
-payrecon only ever *suggests* (:mod:`payrecon.suggestions`). A person confirms with a CSV file,
-``--confirmed FILE``, read at every run, which names a ledger row and its payout(s):
+payrecon only ever *suggests* (:mod:`payrecon.core._suggestions`). A person confirms with a
+CSV file, ``--confirmed FILE``, read at every run, which names a ledger row and its payout(s):
 
 =====================  ===========================================================================
 column                 meaning

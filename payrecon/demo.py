@@ -150,7 +150,7 @@ def run_demo(
 ) -> DemoResult:
     """Run the demo end to end and write its outputs into ``out``; see the module docstring."""
     from payrecon.changes import record_run
-    from payrecon.compare import reconcile
+    from payrecon.core import reconcile
     from payrecon.fees import FeeSchedule
     from payrecon.ids import read_ids
     from payrecon.ledger import read_ledger

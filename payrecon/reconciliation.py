@@ -32,7 +32,7 @@ class Reconciliation:
     ----------
     rows
         One row per ledger row, then one per platform payout no ledger row names
-        (columns: :data:`payrecon.compare.ROW_COLUMNS`).
+        (columns: :data:`payrecon.core.ROW_COLUMNS`).
     summary
         ``section == "category"``: one row per category with its ``count`` (all of them, in order);
         ``section == "currency"``: per currency (``key``) the exact sums ``ledger_amount``,
@@ -44,12 +44,12 @@ class Reconciliation:
         The rows of the ledger file that are not ledger rows: ``source_row``, ``reason``, ``line``
         (see :mod:`payrecon.ledger`); empty for a ledger table made by hand.
     exceptions
-        The rows that need a person (see :mod:`payrecon.compare`).
+        The rows that need a person (see :mod:`payrecon.core`).
     ledger_source, base_url, generated_at, period, tolerances, fee_schedule
         Where the data came from, when, the ledger's date range, and the settings used.
     suggestions
         Ledger rows whose id cannot be followed, each with a suggested payout (or group of
-        payouts) where one fits, else the nearest one (:mod:`payrecon.suggestions`).
+        payouts) where one fits, else the nearest one (:mod:`payrecon.core._suggestions`).
     regressions
         Payouts of this result seen in one final status and now in another
         (:mod:`payrecon.regressions`): ``id_payout``, ``status_before``, ``seen_before``,

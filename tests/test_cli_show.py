@@ -206,7 +206,7 @@ def test_show_on_a_locked_store_is_a_clear_error(
 def test_known_ids_show_up_as_missing_in_ledger_and_explain_tells_why(
     sandbox: Any, tmp_path: Path
 ) -> None:
-    from payrecon.compare import reconcile
+    from payrecon.core import reconcile
     from payrecon.ledger import read_ledger
 
     seed = tmp_path / "seed.csv"

@@ -13,7 +13,7 @@ import pytest
 
 from payrecon import csvout
 from payrecon.amounts import fraction_fits, parse_amounts
-from payrecon.compare import reconcile
+from payrecon.core import reconcile
 from payrecon.frames import MONEY_TYPE, read_statuses, write_statuses
 from payrecon.ledger import read_ledger
 
@@ -236,18 +236,19 @@ def test_match_of_a_fetched_table_is_the_general_match(
     status_ids: list[str],
     extra: list[str],
 ) -> None:
-    from payrecon import compare as rc
+    from payrecon.core import _match as rc
+    from payrecon.frames import TEXT
 
     args = (
-        pa.chunked_array([pa.array(ledger_ids[:1], rc.TEXT), pa.array(ledger_ids[1:], rc.TEXT)]),
-        pa.array(status_ids, rc.TEXT),
-        pa.array(extra, rc.TEXT),
+        pa.chunked_array([pa.array(ledger_ids[:1], TEXT), pa.array(ledger_ids[1:], TEXT)]),
+        pa.array(status_ids, TEXT),
+        pa.array(extra, TEXT),
     )
-    fast = rc._match(*args)
+    fast = rc.match_ids(*args)
     monkeypatch.setattr(rc, "_match_aligned", lambda *a: None)
-    slow = rc._match(*args)
+    slow = rc.match_ids(*args)
     assert fast.status_row.tolist() == slow.status_row.tolist()
-    assert fast.only.tolist() == slow.only.tolist()
+    assert fast.unnamed_rows.tolist() == slow.unnamed_rows.tolist()
     assert fast.new_ids.to_pylist() == slow.new_ids.to_pylist()
     assert fast.ledger_count[fast.ledger_codes].tolist() == (
         slow.ledger_count[slow.ledger_codes].tolist()

@@ -35,11 +35,17 @@ def test_every_name_resolves() -> None:
         assert getattr(payrecon, name) is not None, name
 
 
-def test_reconcile_is_the_function_even_after_the_core_module_is_imported() -> None:
-    import payrecon.compare
-
-    assert callable(payrecon.reconcile)
-    assert payrecon.reconcile.__module__ == "payrecon.compare"
+def test_reconcile_is_the_function_when_the_core_package_is_imported_first() -> None:
+    # The core is the subpackage payrecon.core, not payrecon.reconcile: a subpackage of the same
+    # name as the public function would replace it on the package as soon as it was imported.
+    code = (
+        "import payrecon.core._checks\n"
+        "from payrecon.core import _match\n"
+        "import payrecon\n"
+        "assert callable(payrecon.reconcile), payrecon.reconcile\n"
+        "assert payrecon.reconcile is payrecon.core.reconcile\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_interface_names_from_a_fresh_interpreter() -> None:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from payrecon.categories import CATEGORIES
-from payrecon.compare import reconcile
+from payrecon.core import reconcile
 from payrecon.fees import FeeRule, FeeSchedule
 from payrecon.frames import MONEY, conform
 from payrecon.ledger import read_ledger

@@ -18,7 +18,7 @@ from conftest import SAMPLE_COUNTS, reconcile_sample
 from matplotlib.figure import Figure
 
 from payrecon.categories import CATEGORIES
-from payrecon.compare import reconcile
+from payrecon.core import reconcile
 from payrecon.fees import FeeRule, FeeSchedule
 from payrecon.frames import conform
 from payrecon.reconciliation import Reconciliation

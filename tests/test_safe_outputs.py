@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from payrecon.cellsafe import TRIGGERS, escape_cell, escape_text, unescape_cell, unescape_text
-from payrecon.compare import reconcile
+from payrecon.core import reconcile
 from payrecon.csvout import unescape_cell as csvout_unescape_cell
 from payrecon.frames import read_statuses, statuses_frame, write_statuses
 from payrecon.ids import read_ids

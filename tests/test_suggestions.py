@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from payrecon.compare import reconcile
+from payrecon.core import reconcile
 from payrecon.frames import conform
 
 D = Decimal

@@ -47,6 +47,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from payrecon.amounts import MONEY_TYPE, int64_units
+from payrecon.categories import CATEGORIES
+from payrecon.core._align import ResultRows
+from payrecon.core._inputs import flat, to_numpy_mask
+from payrecon.core._tolerance import Tolerance, tolerance_per_row
 
 #: Default ``--match-window``: days between the ledger's date and the payout's.
 DEFAULT_WINDOW = 3
@@ -102,14 +106,8 @@ def _days(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.where(arr == _NO_DAY, _NO_DAY, np.floor_divide(arr, _DAY_US))
 
 
-def _flat(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
-    if isinstance(arr, pa.ChunkedArray):
-        return arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
-    return arr
-
-
 def _money(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return _flat(pc.cast(arr, MONEY_TYPE))
+    return flat(pc.cast(arr, MONEY_TYPE))
 
 
 def _day_gap(a: np.ndarray, b: np.ndarray, b2: np.ndarray) -> np.ndarray:
@@ -177,8 +175,8 @@ def suggest(
     else:
         tol_arr = _money(tolerance)
         tol_units = int64_units(tol_arr)[0] if n_l else np.zeros(0, np.int64)
-    l_cur_arr = _flat(ledger["ledger_currency"]).cast(pa.string())
-    p_cur_arr = _flat(platform["platform_currency"]).cast(pa.string())
+    l_cur_arr = flat(ledger["ledger_currency"]).cast(pa.string())
+    p_cur_arr = flat(platform["platform_currency"]).cast(pa.string())
     enc = pc.dictionary_encode(pa.chunked_array([l_cur_arr, p_cur_arr], pa.string()))
     codes = np.concatenate(
         [np.zeros(0, np.int64)]
@@ -329,10 +327,10 @@ def suggest(
         nearest[lm] = order[np.where(pick_right, right, left)]
 
     # -- the table ----------------------------------------------------------------------------
-    p_id_arr = _flat(platform["id_payout"]).cast(pa.string())
-    l_id_arr = _flat(ledger["id_payout"]).cast(pa.string())
+    p_id_arr = flat(platform["id_payout"]).cast(pa.string())
+    l_id_arr = flat(ledger["id_payout"]).cast(pa.string())
     why = _why_texts(
-        l_id_arr, _flat(ledger["category"]).cast(pa.string()), _flat(ledger["error"])
+        l_id_arr, flat(ledger["category"]).cast(pa.string()), flat(ledger["error"])
     ).to_pylist()
     suggested: list[str | None] = [None] * n_l
     suggested_units: list[int | None] = [None] * n_l
@@ -376,12 +374,12 @@ def suggest(
     )
     table = pa.table(
         {
-            "source_row": _flat(ledger["source_row"]).cast(pa.int64()),
+            "source_row": flat(ledger["source_row"]).cast(pa.int64()),
             "ledger_id": l_id_arr,
-            "ledger_category": _flat(ledger["category"]).cast(pa.string()),
+            "ledger_category": flat(ledger["category"]).cast(pa.string()),
             "ledger_amount": l_amount,
             "ledger_currency": l_cur_arr,
-            "ledger_date": _flat(ledger["ledger_date"]),
+            "ledger_date": flat(ledger["ledger_date"]),
             "suggested_id_payout": pa.array(suggested, pa.string()),
             "suggested_amount": suggested_amount,
             "score": pa.array(np.round(score, 2), mask=np.isnan(score)),
@@ -467,6 +465,28 @@ def empty() -> pd.DataFrame:
     return to_frame(pa.table({k: pa.array([], t) for k, t in schema.items()}))
 
 
+def suggestions(
+    rows: ResultRows, table: pa.Table, code: np.ndarray, tolerance: Tolerance, window: int
+) -> pd.DataFrame:
+    """Ledger rows whose id cannot be followed (blank, ``invalid_id``, ``missing_on_platform``,
+    ``no_payout_id``) against the payouts no ledger row names (:func:`suggest`)."""
+    in_ledger = rows.in_ledger
+    words = [CATEGORIES.index(w) for w in CANDIDATE_CATEGORIES if w in CATEGORIES]
+    ledger_side = in_ledger & np.isin(code, words)
+    # A blank or broken id is never fetched, so it is a fetch_error row: look only at those.
+    failed = np.flatnonzero(in_ledger & (code == CATEGORIES.index("fetch_error")))
+    if len(failed):
+        at = pa.array(failed)
+        ids = pc.take(rows.ledger.ids, at)
+        blank = to_numpy_mask(pc.equal(pc.utf8_length(ids), 0), missing=True)
+        invalid = to_numpy_mask(pc.equal(pc.take(table["error"], at), INVALID_ID))
+        ledger_side[failed] |= blank | invalid
+    platform_side = code == CATEGORIES.index("missing_in_ledger")
+    ledger = table.filter(pa.array(ledger_side))
+    tol = tolerance_per_row(tolerance, flat(ledger["ledger_currency"]))
+    return suggest(ledger, table.filter(pa.array(platform_side)), tolerance=tol, window=window)
+
+
 __all__ = [
     "CANDIDATE_CATEGORIES",
     "COLUMNS",
@@ -475,4 +495,5 @@ __all__ = [
     "POOL_MAX",
     "empty",
     "suggest",
+    "suggestions",
 ]

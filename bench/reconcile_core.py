@@ -1,0 +1,91 @@
+"""``reconcile()`` alone on the million-row bench data: CPU and wall time in-process, this tree
+beside another checkout.
+
+The whole-process bench (``bench/reconcile.py``) is dominated by reading CSV files and writing
+results, and wall time on a shared machine is noisy; this one reads the two tables once per child
+process, then times only ``payrecon.reconcile(ledger, statuses)`` ``--runs`` times, reporting the
+median process CPU time (``time.process_time``: every thread of the process) and wall time. With
+``--against DIR`` a child runs from that checkout's source too (``PYTHONPATH``), alternating
+A B A B, and the ratios this tree / that one are printed.
+
+The data are the bench's own (``bench/out/ledger_<rows>.csv``, ``statuses_<rows>.csv``): run
+``bench/reconcile.py`` once first, or this script generates them the same way.
+
+Run: ``.venv/bin/python bench/reconcile_core.py [--rows 1000000] [--runs 5] [--against DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from reconcile import CHILD_ENV, OUT, generate
+
+CHILD = r"""
+import json, statistics, sys, time
+import payrecon
+from payrecon.frames import read_statuses
+
+ledger = payrecon.read_ledger(sys.argv[1])
+statuses = read_statuses(sys.argv[2])
+payrecon.reconcile(ledger, statuses)  # warm: first-call imports and caches
+cpu, wall = [], []
+for _ in range(int(sys.argv[3])):
+    c0, w0 = time.process_time(), time.perf_counter()
+    payrecon.reconcile(ledger, statuses)
+    cpu.append(time.process_time() - c0)
+    wall.append(time.perf_counter() - w0)
+print(json.dumps({"cpu": cpu, "wall": wall, "module": payrecon.core.__module__}))
+"""
+
+
+def run(ledger: Path, statuses: Path, runs: int, pythonpath: Path | None) -> dict[str, list[float]]:
+    """One child process: ``runs`` timed calls of ``reconcile()``."""
+    env = dict(CHILD_ENV)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath.resolve())
+    argv = [sys.executable, "-c", CHILD, str(ledger), str(statuses), str(runs)]
+    out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True, cwd=os.getcwd())
+    result: dict[str, list[float]] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5, help="timed calls per child")
+    parser.add_argument("--rounds", type=int, default=2, help="children per side, alternating")
+    parser.add_argument("--against", type=Path, help="another checkout to compare payrecon with")
+    args = parser.parse_args()
+    ledger, statuses = generate(args.rows, OUT)
+    sides: dict[str, Path | None] = {"payrecon": None}
+    if args.against is not None:
+        sides["baseline"] = args.against
+    times: dict[str, dict[str, list[float]]] = {k: {"cpu": [], "wall": []} for k in sides}
+    for i in range(args.rounds):
+        for name, path in sides.items():  # alternate A B A B
+            got = run(ledger, statuses, args.runs, path)
+            for kind in ("cpu", "wall"):
+                times[name][kind] += got[kind]
+            print(
+                f"round {i + 1} {name:<9} cpu {statistics.median(got['cpu']):6.3f} s  "
+                f"wall {statistics.median(got['wall']):6.3f} s",
+                flush=True,
+            )
+    print(f"\nreconcile() on {args.rows:,} ledger rows, median of {args.rounds}x{args.runs} calls")
+    med = {k: {kind: statistics.median(v[kind]) for kind in v} for k, v in times.items()}
+    for name in sides:
+        print(f"  {name:<9} cpu {med[name]['cpu']:6.3f} s  wall {med[name]['wall']:6.3f} s")
+    if "baseline" in med:
+        for kind in ("cpu", "wall"):
+            ratio = med["payrecon"][kind] / med["baseline"][kind]
+            print(f"  ratio payrecon / baseline ({args.against}), {kind}: {ratio:.3f}")
+
+
+if __name__ == "__main__":
+    main()
