@@ -111,6 +111,19 @@ def _tolerance(text: str | None) -> object:
     return per
 
 
+def _retry_after_arg(text: str) -> float | None:
+    """``--error-429-retry-after``: seconds, or ``none`` for no header."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds or 'none': {text!r}") from None
+    if not 0 <= value < 86400:
+        raise argparse.ArgumentTypeError(f"must be 0..86400 seconds: {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="payrecon",
@@ -157,6 +170,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-profile", choices=("live", "sandbox"), help="measured latency")
     p.add_argument("--rate-limit", type=float, help="calls a second per merchant")
     p.add_argument("--error-500-rate", type=float, default=0.0, help="share of calls answered 500")
+    p.add_argument(
+        "--error-429-rate", type=float, default=0.0, help="share of calls answered 429 at random"
+    )
+    p.add_argument(
+        "--error-429-retry-after",
+        type=_retry_after_arg,
+        default=1.0,
+        metavar="SECONDS|none",
+        help="Retry-After of those random 429s (default 1; none: no header)",
+    )
+    p.add_argument(
+        "--no-retry-after",
+        action="store_true",
+        help="rate-limit 429s carry no Retry-After, as the documented platform",
+    )
+    p.add_argument("--fault-seed", type=int, help="seed of the latency and fault draws")
     p.add_argument("--callback-interval", type=float, default=120.0, help="seconds between retries")
     p.set_defaults(func=_cmd_sandbox)
 
@@ -382,12 +411,16 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
             latency=args.latency,
             latency_profile=args.latency_profile,
             error_500_rate=args.error_500_rate,
+            error_429_rate=args.error_429_rate,
+            error_429_retry_after=args.error_429_retry_after,
+            random_seed=args.fault_seed,
         )
         config = SandboxConfig(
             merchants=(merchant,),
             final_after=args.final_after,
             callback_interval=args.callback_interval,
             rate_limit=args.rate_limit,
+            rate_limit_retry_after=not args.no_retry_after,
             faults=faults,
         )
     except ValueError as exc:

@@ -2,7 +2,8 @@
 
 Every business call (``/payouts/...``) runs the same gauntlet, in this order: injected latency,
 ``X-API-Version`` (400), the id rule (400), injected faults (500 / 429 / 401), the bearer token
-(401), the merchant's rate limit (429 with ``Retry-After``), the operation named in the token (403).
+(401), the merchant's rate limit (429, ``Retry-After`` unless configured without), the operation
+named in the token (403).
 Only then is the payout read or created. Everything the sandbox does not implement is a JSON 404,
 a wrong method a JSON 405, an oversized body 413: nothing but an injected fault is ever a 5xx.
 """
@@ -116,7 +117,9 @@ class SandboxApp:
         if failure == 500:
             raise Refusal.basic(500, "Internal server error (injected).")
         if failure == 429:
-            raise Refusal.basic(429, "Too many requests (injected).", **{"Retry-After": "1"})
+            after = self.faults.error_429_retry_after
+            extra = {} if after is None else {"Retry-After": f"{after:g}"}
+            raise Refusal.basic(429, "Too many requests (injected).", **extra)
         if failure == 401:
             raise Refusal.basic(401, "The token was revoked (injected).")
         auth = request.headers.get("Authorization", "")
@@ -127,7 +130,8 @@ class SandboxApp:
             raise Refusal.basic(401, "Missing, malformed or expired authorization token.")
         wait = self.limiter.take(claims.sub)
         if wait is not None:
-            raise Refusal.basic(429, "Too many requests.", **{"Retry-After": str(wait)})
+            extra = {"Retry-After": str(wait)} if self.config.rate_limit_retry_after else {}
+            raise Refusal.basic(429, "Too many requests.", **extra)
         if f"{method} /payouts/{id_payout}" not in claims.operations:
             raise Refusal.basic(403, "The token does not allow this operation.")
         merchant = self.merchants.get(claims.sub)
