@@ -324,7 +324,8 @@ class CallbackReceiver:
     # -- life cycle ------------------------------------------------------------------------
 
     def start(self) -> CallbackReceiver:
-        """Start the workers, then listen; returns once the port is open."""
+        """Start the workers, listen, then resume what the store left; returns once the port is
+        open. A port that cannot be had fails here, before any call to the platform."""
         if self._served is not None:
             raise RuntimeError("the receiver is already running")
         self._stopping.clear()
@@ -332,17 +333,17 @@ class CallbackReceiver:
             t = threading.Thread(target=self._work, name=f"payrecon-callback-{n}", daemon=True)
             t.start()
             self._threads.append(t)
+        try:
+            self._served = serve(self._app, self.host, self._want_port, name="payrecon-callbacks")
+        except BaseException:
+            self._stop_workers()
+            raise
         if self._resume:
             pending = self.store.pending_callback_ids()
             if pending:
                 log.info("resuming %d callback(s) recorded but not yet fetched", len(pending))
             for pid in pending:
                 self.submit(pid)
-        try:
-            self._served = serve(self._app, self.host, self._want_port, name="payrecon-callbacks")
-        except BaseException:
-            self._stop_workers()
-            raise
         return self
 
     def stop(self, *, drain: float = 10.0) -> None:

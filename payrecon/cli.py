@@ -3,8 +3,10 @@
 Each ``_cmd_*`` function does one command's work by calling the library; none of them prints a
 traceback or decides an exit code of its own. Exit codes (``interface.md``): 0 done (discrepancies
 are not an error), 2 bad input or usage, 3 the platform could not be reached or refused the
-credentials; beyond it, 4 a ``reconcile --fail-on`` category was found (``payrecon.schedule``),
-1 any other payrecon error, 130 interrupted, 141 the reader of the output went away.
+credentials or failed; beyond it, 4 a ``reconcile --fail-on`` category was found
+(``payrecon.schedule``), 1 any other payrecon error, 130 interrupted by Ctrl-C (SIGINT) and 143
+by SIGTERM (either way the table or the store keeps what was fetched), 141 the reader of the
+output went away.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from typing import TYPE_CHECKING, NoReturn
 from payrecon import __version__
 from payrecon.errors import (
     ConfigError,
-    CredentialsError,
     InputError,
     PayreconError,
+    PlatformError,
     StoreError,
-    TransportError,
 )
+from payrecon.signals import terminate_as_interrupt
 
 if TYPE_CHECKING:
     import pandas as pd  # the command imports it only once its arguments are checked
@@ -35,7 +37,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_PLATFORM = 3
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM is 143 (payrecon.signals)
 #: What a shell reports for a command killed by SIGPIPE: the reader of its output went away.
 EXIT_BROKEN_PIPE = 141
 
@@ -88,6 +90,8 @@ def _tolerance(text: str | None) -> object:
     """``--tolerance``: one amount, or ``CUR=amount`` pairs (``*`` for every other currency)."""
     from decimal import Decimal, InvalidOperation
 
+    from payrecon.records import MONEY_INTEGER_DIGITS, MONEY_SCALE, money_fits
+
     if text is None:
         return None
 
@@ -98,6 +102,11 @@ def _tolerance(text: str | None) -> object:
             raise InputError(f"--tolerance: not an amount: {value.strip()!r}") from None
         if not number.is_finite() or number < 0:
             raise InputError(f"--tolerance: must be a non-negative amount: {value.strip()!r}")
+        if not money_fits(number):
+            raise InputError(
+                f"--tolerance: {value.strip()[:40]!r} does not fit an amount (at most "
+                f"{MONEY_INTEGER_DIGITS} digits before the point and {MONEY_SCALE} after)"
+            )
         return number
 
     if "=" not in text:
@@ -223,11 +232,13 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     from payrecon.fetch import INTERRUPTED, summarise
     from payrecon.frames import statuses_frame, write_statuses
     from payrecon.ids import read_ids
+    from payrecon.outputs import check_output_file, write_whole
     from payrecon.records import FetchOutcome
     from payrecon.store import open_store
 
     if args.out.suffix.lower() not in (".csv", ".parquet"):
         raise InputError(f"--out {args.out}: the statuses table is written as .csv or .parquet")
+    check_output_file(args.out, "--out")  # now, not after an hour of calls
     ids = read_ids(args.ids)
     started = time.monotonic()
     failure: PlatformError | None = None
@@ -249,15 +260,14 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
             if store is not None:
                 store.close()
     frame = statuses_frame(outcomes)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_statuses(frame, args.out)
+    write_whole(args.out, lambda tmp: write_statuses(frame, tmp))
     print(summarise(frame, listed=len(ids), seconds=time.monotonic() - started, out=args.out))
     if failure is not None:
         raise failure
     errors = [o.error for o in outcomes if not o.from_store and o.error != "invalid_id"]
     if INTERRUPTED in errors:
         print("payrecon: interrupted; ids not fetched are marked 'interrupted'", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return args.interrupts.exit_code()
     if errors and all(e == "transport_error" for e in errors):
         print("payrecon: platform: no answer for any id", file=sys.stderr)
         return EXIT_PLATFORM
@@ -277,15 +287,21 @@ def _read_statuses_early(path: Path) -> pd.DataFrame:
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     """Reconcile; exit 4 (``schedule.EXIT_FOUND``) when a ``--fail-on`` category appears. The
     last line printed is always the one-line summary for logs."""
+    from payrecon.outputs import check_output_folder
     from payrecon.runtime import import_on_the_side, reuse_freed_memory
     from payrecon.schedule import EXIT_FOUND, dated_folder, found, log_line, parse_fail_on
+    from payrecon.statuses_input import check_statuses_file, read_checked
 
     fail_on = parse_fail_on(args.fail_on)  # usage problems before any work
     if args.include_known and args.no_store:
         raise InputError("--include-known reads the store: drop --no-store")
+    tolerance = _tolerance(args.tolerance)
+    check_output_folder(args.out, "--out")
+    if args.statuses is not None:
+        check_statuses_file(args.statuses)
     reuse_freed_memory()
     early = None
-    if args.statuses is not None and args.statuses.is_file():
+    if args.statuses is not None:
         # Read the statuses table on the side, from now: arrow parses the file (outside the GIL)
         # while pandas imports here, then the frame is made while the ledger is read.
         from concurrent.futures import ThreadPoolExecutor
@@ -298,7 +314,6 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     from payrecon.frames import read_statuses
     from payrecon.ledger import ledger_info, read_ledger
 
-    tolerance = _tolerance(args.tolerance)
     schedule = FeeSchedule.load(args.fee_schedule) if args.fee_schedule else None
     out = dated_folder(args.out) if args.dated else args.out
     ledger = read_ledger(args.ledger, args.mapping)
@@ -315,9 +330,10 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         extra_ids = list(read_ids(args.ids))
     base_url: str | None = None
     if args.statuses is not None:
-        if not args.statuses.is_file():
-            raise InputError(f"{args.statuses}: statuses table not found")
-        statuses = early.result() if early is not None else read_statuses(args.statuses)
+        path = args.statuses
+        statuses = read_checked(
+            path, early.result if early is not None else lambda: read_statuses(path)
+        )
         if args.include_known:
             from payrecon.store import Store
 
@@ -349,6 +365,14 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
             finally:
                 if store is not None:
                     store.close()
+        stopped = int((statuses["error"] == "interrupted").sum())
+        if stopped:  # Ctrl-C or SIGTERM: stop here, as the user asked; the store keeps it all
+            kept = "" if args.no_store else f"; every status received is in {args.store}"
+            print(
+                f"payrecon: interrupted; {stopped} id(s) not fetched, no report written{kept}",
+                file=sys.stderr,
+            )
+            return int(args.interrupts.exit_code())
     import_on_the_side(  # a core is free while reconciling
         "payrecon.report.html", "payrecon.report.figures", "payrecon.report.excel"
     )
@@ -532,20 +556,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # usage errors exit 2 through argparse
     _configure_logging(args.verbose)
-    try:
-        return int(args.func(args))
-    except (InputError, ConfigError, StoreError) as exc:
-        print(f"payrecon: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (TransportError, CredentialsError) as exc:
-        print(f"payrecon: platform: {exc}", file=sys.stderr)
-        return EXIT_PLATFORM
-    except PayreconError as exc:
-        print(f"payrecon: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("payrecon: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    with terminate_as_interrupt() as interrupts:  # SIGTERM stops a run as Ctrl-C does
+        args.interrupts = interrupts
+        try:
+            return int(args.func(args))
+        except (InputError, ConfigError, StoreError) as exc:
+            print(f"payrecon: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except PlatformError as exc:  # unreachable, refused credentials, failing: its doing
+            print(f"payrecon: platform: {exc}", file=sys.stderr)
+            return EXIT_PLATFORM
+        except PayreconError as exc:
+            print(f"payrecon: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            print("payrecon: interrupted", file=sys.stderr)
+            return interrupts.exit_code()
 
 
 def run(argv: Sequence[str] | None = None) -> NoReturn:

@@ -43,6 +43,7 @@ from payrecon.config import ENV_CONCURRENCY, ENV_MAX_RETRIES, Secret, Settings, 
 from payrecon.errors import (
     APIError,
     BadRequest,
+    BadResponse,
     BusinessError,
     CredentialsError,
     DuplicatePayout,
@@ -57,7 +58,14 @@ from payrecon.errors import (
     Unauthorized,
 )
 from payrecon.platform import API_VERSION, PAYOUT_METHODS, is_valid_id, payout_operation
-from payrecon.records import FetchOutcome, OutcomeSink, PayoutAccepted, PayoutDetail, loads
+from payrecon.records import (
+    FetchOutcome,
+    OutcomeSink,
+    PayoutAccepted,
+    PayoutDetail,
+    UnreadableDetail,
+    loads,
+)
 from payrecon.throttle import AdaptiveRate
 
 if TYPE_CHECKING:
@@ -211,61 +219,30 @@ def error_word(exc: BaseException) -> str:
     return "error"
 
 
-#: Exact money the statuses table can hold: decimal128(30, 8).
-_MAX_SCALE: Final = 8
-_MAX_INT_DIGITS: Final = 22
-
-
-def _money_fits(value: Decimal | None) -> bool:
-    if value is None:
-        return True
-    if not value.is_finite():
-        return False
-    _sign, digits, exponent = value.normalize().as_tuple()
-    assert isinstance(exponent, int)
-    scale = max(0, -exponent)
-    int_digits = max(0, len(digits) + exponent)
-    return scale <= _MAX_SCALE and int_digits <= _MAX_INT_DIGITS
-
-
 def parse_detail(id_payout: str, answer: Answer, path: str) -> PayoutDetail:
-    """A 200 ``GET /payouts/{id}`` body as a :class:`PayoutDetail`, or ``bad_response``."""
+    """A 200 ``GET /payouts/{id}`` body as a :class:`PayoutDetail`, or :class:`BadResponse`
+    (``bad_response``) naming what could not be read, the body kept for the store."""
     body = _body(answer)
     problem = None
     if not isinstance(body, Mapping):
         problem = "the body is not a JSON object"
     else:
-        detail = PayoutDetail.from_json(id_payout, body)
-        if not detail.status:
-            problem = "process.status is missing"
-        elif not (_money_fits(detail.amount) and _money_fits(detail.fee_amount)):
-            problem = "an amount has more than 8 decimals or 22 integer digits"
-        elif _has_odd_amount(body):
-            problem = "an amount is not a JSON number"
+        try:
+            detail = PayoutDetail.from_json(id_payout, body)
+        except UnreadableDetail as exc:
+            problem = str(exc)
         else:
-            return detail
-    raise APIError(
+            if detail.status:
+                return detail
+            problem = "process.status is missing"
+    raise BadResponse(
         f"unreadable payout detail: {problem}",
         status=200,
         method="GET",
         path=path,
         code="bad_response",
+        content=answer.content,
     )
-
-
-def _has_odd_amount(body: Mapping[str, Any]) -> bool:
-    """True when a money object holds something other than an exact number (NaN, a string...)."""
-    requested = body.get("paymentRequested")
-    moneys = [
-        requested.get("money") if isinstance(requested, Mapping) else None,
-        body.get("fee"),
-    ]
-    for money in moneys:
-        if isinstance(money, Mapping) and "amount" in money:
-            amount = money["amount"]
-            if isinstance(amount, bool) or not isinstance(amount, int | Decimal):
-                return True
-    return False
 
 
 def _json_body(payload: Mapping[str, Any]) -> bytes:

@@ -47,7 +47,13 @@ from typing import TYPE_CHECKING, Any
 
 from payrecon.auth import TokenSet
 from payrecon.client import Stopped, error_word
-from payrecon.errors import APIError, PlatformError, TokenRequestRejected, TransportError
+from payrecon.errors import (
+    APIError,
+    BadResponse,
+    PlatformError,
+    TokenRequestRejected,
+    TransportError,
+)
 from payrecon.platform import is_valid_id, payout_operation
 from payrecon.records import FetchOutcome, OutcomeSink
 
@@ -154,6 +160,8 @@ class BulkFetch:
             return None
         except TokenRequestRejected as exc:
             return FetchOutcome(id_payout, None, None, error_word(exc))
+        except BadResponse as exc:  # that payout's row says so; the store keeps the body
+            return FetchOutcome(id_payout, None, 200, error_word(exc), unreadable=exc.content)
         except APIError as exc:
             return FetchOutcome(id_payout, None, exc.status, error_word(exc))
         except TransportError:

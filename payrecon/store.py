@@ -47,7 +47,7 @@ from payrecon import __version__
 from payrecon.errors import StoreError
 from payrecon.frames import STRING, TIMESTAMP, conform
 from payrecon.platform import FINAL_STATUSES, is_valid_id
-from payrecon.records import FetchOutcome, PayoutDetail, loads
+from payrecon.records import FetchOutcome, PayoutDetail, UnreadableDetail, loads
 from payrecon.store_schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 
 Source = Literal["created", "callback", "imported", "fetched"]
@@ -110,6 +110,15 @@ def dumps_exact(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ",".join(dumps_exact(v) for v in value) + "]"
     return json.dumps(value)
+
+
+#: Longest unreadable answer kept whole; a longer one keeps its first this many bytes.
+_MAX_BODY: Final = 1 << 20
+
+
+def _body_text(content: bytes) -> str:
+    """An answer's body as text for the store: UTF-8 where it is, escapes where it is not."""
+    return content[:_MAX_BODY].decode("utf-8", errors="backslashreplace")
 
 
 def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -374,6 +383,12 @@ class Store:
                 (pid, now),
             )
             d = outcome.detail
+            if outcome.unreadable is not None:
+                c.execute(
+                    "INSERT INTO unreadable_answers (id_payout, received_at, http_status, body)"
+                    " VALUES (?, ?, ?, ?)",
+                    (pid, now, outcome.http_status, _body_text(outcome.unreadable)),
+                )
             if d is None:
                 c.execute(
                     "INSERT INTO payouts (id_payout, last_error, last_http_status,"
@@ -473,7 +488,9 @@ class Store:
                 chunk,
             )
             for pid, raw in rows:
-                out[pid] = PayoutDetail.from_json(pid, loads(raw))
+                detail = _stored_detail(pid, raw)
+                if detail is not None:
+                    out[pid] = detail
         return out
 
     def detail(self, id_payout: str) -> PayoutDetail | None:
@@ -481,7 +498,22 @@ class Store:
         rows = self._read("SELECT raw_json FROM payouts WHERE id_payout=?", (id_payout,))
         if not rows or rows[0][0] is None:
             return None
-        return PayoutDetail.from_json(id_payout, loads(rows[0][0]))
+        return _stored_detail(id_payout, rows[0][0])
+
+    def unreadable_answers(self, id_payout: str | None = None) -> pd.DataFrame:
+        """Answers the client could not read (``bad_response`` rows), as received."""
+        rows = self._read_for(
+            "SELECT seq, id_payout, received_at, http_status, body FROM unreadable_answers",
+            id_payout,
+        )
+        columns = {
+            "seq": "Int64",
+            "id_payout": STRING,
+            "received_at": TIMESTAMP,
+            "http_status": "Int64",
+            "body": STRING,
+        }
+        return _frame(rows, columns)
 
     def known_ids(self, source: Source | None = None) -> list[str]:
         """Every id in the register, first seen first (``reconcile --include-known``)."""
@@ -644,6 +676,15 @@ _UPSERT_DETAIL: Final = (
     " last_error=excluded.last_error, last_http_status=excluded.last_http_status,"
     " last_fetched_at=excluded.last_fetched_at"
 )
+
+
+def _stored_detail(id_payout: str, raw: str) -> PayoutDetail | None:
+    """A detail rebuilt from the JSON kept; ``None`` (fetch it again) if this payrecon cannot
+    read what an older one stored."""
+    try:
+        return PayoutDetail.from_json(id_payout, loads(raw))
+    except (UnreadableDetail, ValueError):
+        return None
 
 
 def _frame(rows: list[tuple[Any, ...]], columns: dict[str, Any]) -> pd.DataFrame:

@@ -17,6 +17,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import Any
 
 from aiohttp import web
 
@@ -38,6 +39,19 @@ _JSON = "application/json"
 _VERSION = str(API_VERSION)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396: objects merge key by key, ``None`` removes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
 
 
 def _json(status: int, body: str | bytes, headers: dict[str, str] | None = None) -> web.Response:
@@ -190,6 +204,9 @@ class SandboxApp:
             return _refused(exc)
         self.recorder.requests[("GET", "payout", 200)] += 1
         self.recorder.gets_ok[(claims.sub, id_payout)] += 1
+        patch = self.faults.detail_patches.get(id_payout)
+        if patch is not None:  # an injected oddity in this payout's detail
+            return _json(200, dumps(merge_patch(payout.detail(time.time()), patch)))
         return _json(200, payout.detail_body(time.time()))
 
     async def post_payout(self, request: web.Request) -> web.Response:

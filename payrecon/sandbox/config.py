@@ -8,6 +8,7 @@ and the next request sees the change.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 #: The demo merchant. Its secret belongs to the emulator alone and guards nothing real, so it may
 #: be printed (``payrecon sandbox`` shows it); a real merchant's secret never is.
@@ -51,6 +52,11 @@ class Faults:
         rate limit.
     error_429_retry_after
         The ``Retry-After`` seconds sent with those random 429s; ``None`` sends none.
+    detail_patches
+        Payout id -> a JSON merge patch (RFC 7396) applied to that payout's detail before it
+        is sent: a field in an unusual but valid form (``"createdAt": "2024-05-02t08:15:00z"``)
+        or one the client cannot read (an amount sent as a string). ``None`` in the patch
+        removes the field. Only values that are exact JSON (``Decimal`` for numbers) may go in.
     token_lifetime
         Cap on a token's life in seconds (may be under 60): its ``exp`` claim still tells the truth.
     max_operations
@@ -65,6 +71,7 @@ class Faults:
     error_429_rate: float = 0.0
     error_401_rate: float = 0.0
     error_429_retry_after: float | None = 1.0
+    detail_patches: dict[str, Any] = field(default_factory=dict)
     token_lifetime: float | None = None
     max_operations: int | None = None
     random_seed: int | None = None
