@@ -2,10 +2,11 @@
 
 A fetch that learns only after an hour of calls that its ``--out`` cannot be written has lost
 the hour (with ``--no-store``, everything). So each command checks its outputs first: the
-folder exists or can be made, a file can be created in it (tried for real, so read-only
-mounts and full disks show too, whoever runs it), and the path is not the wrong kind of thing
-(a folder where a file goes, a file where a folder goes). Then it writes files whole or not at
-all (:func:`write_whole`), so a run killed while writing leaves the previous file in place.
+nearest folder that exists on the way is a folder, a file can be created in it (tried for
+real, so read-only mounts and full disks show too, whoever runs it), and the path is not the
+wrong kind of thing (a folder where a file goes, a file where a folder goes). Then it writes
+files whole or not at all (:func:`write_whole`), so a run killed while writing leaves the
+previous file in place.
 """
 
 from __future__ import annotations
@@ -36,31 +37,26 @@ def check_output_folder(path: Path, option: str) -> None:
 
 
 def _check_folder(folder: Path, option: str, shown: Path) -> None:
+    """The folder can be made (its nearest existing ancestor is a folder we can write in),
+    or is there and writable. Nothing is left behind: a run that fails later on a bad input
+    leaves no empty folder."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{option} {shown}: {existing} is a file")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise InputError(f"{option} {shown}: {_file_on_the_way(folder)} is a file") from None
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise InputError(f"{option} {shown}: cannot make the folder {folder} ({reason})") from None
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".payrecon-check-"):
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".payrecon-check-"):
             pass
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise InputError(f"{option} {shown}: cannot write in {folder} ({reason})") from None
-
-
-def _file_on_the_way(folder: Path) -> Path:
-    for parent in [folder, *folder.parents]:
-        if parent.exists() and not parent.is_dir():
-            return parent
-    return folder
+        raise InputError(f"{option} {shown}: cannot write in {existing} ({reason})") from None
 
 
 def write_whole(path: Path, write: Callable[[Path], None]) -> None:
     """``write(tmp)`` to a file beside ``path``, then put it in ``path``'s place at once: an
     interrupted write leaves ``path`` as it was, never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
     os.close(fd)
     tmp = Path(name)
