@@ -51,11 +51,15 @@ _STEADY, _AFTER_DECREASE, _LOWER = "steady", "after-decrease", "lower"
 #: A probe counts calls sent from this share of a round trip after the rate changed, so other
 #: processes on the merchant, who saw the same 429s, have backed off too.
 _SETTLE_RTTS = 0.5
-#: A probe ends after a round of answers or after this many seconds (at a very low rate).
+#: A probe lasts a round of answers and at least this long: a token bucket's burst (a tenth
+#: of a second of the limit, say) would hide most of a shorter probe's 429s at a high rate.
+_PROBE_MIN_SECONDS = 0.3
+#: ... and at most this long (at a very low rate), with 16 answers at least.
 _PROBE_SECONDS = 3.0
-#: Right after a back-off a round is suspect sooner (1.5 standard deviations, not 2.5): a
-#: second look at a lower rate is cheap, and it is what tells a background from a limit.
-_PROBE_CONFIDENCE = 1.5
+#: Right after a back-off a few 429s are expected (the overshoot emptied the platform's token
+#: bucket, so even a pace under the limit meets one now and then): the first probe looks
+#: lower only past this many more than the background explains.
+_PROBE_SLACK = 4.0
 #: How far (in standard deviations) the share of 429s must fall between the two probes for
 #: them to be the pace's doing.
 _DROP_Z = 2.0
@@ -113,8 +117,8 @@ class AdaptiveRate:
         initial_rate: float = 100.0,
         min_rate: float = 2.0,
         max_rate: float = 100_000.0,
-        beta: float = 0.9,
-        cubic: float = 0.0125,
+        beta: float = 0.95,
+        cubic: float = 0.0015,
         round_size: int = 64,
         confidence: float = 2.5,
         slack: float = 1.5,
@@ -253,11 +257,14 @@ class AdaptiveRate:
         self._round_start = now
 
     def _round_done(self, now: float) -> bool:
-        """Probes are short (a round, or half a second); steady rounds are longer the larger the
+        """Probes are short (a round, a third of a second); steady rounds are longer the larger the
         background, so a small excess over it still shows (its noise shrinks as 1/sqrt(n))."""
         n = self._round_total
         if self._phase != _STEADY:
-            return n >= self.round_size or (n >= 16 and now - self._round_start > _PROBE_SECONDS)
+            took = now - self._round_start
+            return (n >= self.round_size and took >= _PROBE_MIN_SECONDS) or (
+                n >= 16 and took > _PROBE_SECONDS
+            )
         size = self.round_size * (1.0 + 30.0 * self.background(now))
         return n >= size or (n >= 16 and now - self._round_start > 5.0)
 
@@ -274,35 +281,48 @@ class AdaptiveRate:
                 100 * self.background(now),
             )
         if self._phase == _AFTER_DECREASE:
-            if self._excessive(now, confidence=_PROBE_CONFIDENCE):
+            if self._excessive(now, slack=_PROBE_SLACK):
                 # Still throttled after backing off: either the limit is lower still, or these
                 # 429s are not ours. Slow down to what got through and look again.
-                self._probe_share = self._round_throttled / self._round_total
-                self._probe_total = self._round_total
-                self._probe_rate = self._rate
-                self._rate = max(self.min_rate, self.beta * self._rate * (1 - self._probe_share))
-                self._settle(now)
-                self._phase = _LOWER
-                self._log_rate(now)
+                self._look_lower(now)
                 return
-            self._phase = _STEADY
-            self._steady_since = now
+            self._to_steady(now)  # not folded in the background: it may hold our own 429s
         elif self._phase == _LOWER:
-            if self._excessive(now) and not self._dropped():
+            if not self._excessive(now):
+                # The 429s went when the pace went down: they were the pace's, and the limit is
+                # what got through at the first look. This share is clean (below the limit).
+                self._add_background(now)
+                passed = self._probe_rate * (1 - self._probe_share)  # what the limit let by
+                self._w_max = max(self.min_rate, passed / max(0.05, 1 - self.background(now)))
+                self._epoch = now  # from this lower rate, back up to the new limit in K s
+                self._last_update = now
+            elif not self._dropped():
                 # As many 429s at a much lower rate, more than the background explained: they
                 # are not the pace's doing. Take the background in, and go back to where the
                 # pacer was before this false alarm.
                 self._add_background(now)
                 self._restore(now)
             else:
-                self._add_background(now)
-                passed = self._probe_rate * (1 - self._probe_share)  # what the limit let by
-                self._w_max = max(self.min_rate, passed / max(0.05, 1 - self.background(now)))
-                self._epoch = now  # from this lower rate, back up to the new limit in K s
-                self._last_update = now
-            self._phase = _STEADY
-            self._steady_since = now
+                # Fewer 429s, yet still too many: the limit is lower still. Down again, and
+                # look again; this share is not clean, so it is not the background.
+                self._look_lower(now)
+                return
+            self._to_steady(now)
         self._new_round(now)
+
+    def _look_lower(self, now: float) -> None:
+        """Pace at what got through this round (a little under it) and measure again."""
+        self._probe_share = self._round_throttled / self._round_total
+        self._probe_total = self._round_total
+        self._probe_rate = self._rate
+        self._rate = max(self.min_rate, self.beta * self._rate * (1 - self._probe_share))
+        self._phase = _LOWER
+        self._settle(now)
+        self._log_rate(now)
+
+    def _to_steady(self, now: float) -> None:
+        self._phase = _STEADY
+        self._steady_since = now
 
     def _dropped(self) -> bool:
         """Did the share of 429s fall when the rate fell from the first probe to this one?
@@ -327,15 +347,12 @@ class AdaptiveRate:
     def _add_background(self, now: float) -> None:
         self._bg_samples.append((now, self._round_throttled / self._round_total))
 
-    def _excessive(
-        self, now: float, confidence: float | None = None, slack: float | None = None
-    ) -> bool:
+    def _excessive(self, now: float, slack: float | None = None) -> bool:
         """More 429s in this round than the background explains."""
         n, k = self._round_total, self._round_throttled
         b = self.background(now)
-        z = self.confidence if confidence is None else confidence
         slack = self.slack if slack is None else slack
-        return k - b * n > z * math.sqrt(n * b * (1.0 - b)) + slack
+        return k - b * n > self.confidence * math.sqrt(n * b * (1.0 - b)) + slack
 
     def _goodput(self, now: float, span: float = 1.0) -> float:
         """Answers that got through per second over the last ``span`` s (or since the start)."""

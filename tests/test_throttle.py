@@ -81,7 +81,7 @@ def test_backs_off_when_throttled_and_grows_again() -> None:
     simulate(limiter, clock, seconds=30, latency=0.02, bucket=Bucket(300, 30))
     assert limiter.stats().decreases > 0 and limiter.rate < 400
     # The limit is lifted: the rate grows far beyond the old limit, up to its bound.
-    simulate(limiter, clock, seconds=45, latency=0.02, bucket=None)
+    simulate(limiter, clock, seconds=60, latency=0.02, bucket=None)
     assert limiter.rate == 2000
 
 
