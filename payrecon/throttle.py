@@ -45,9 +45,10 @@ from dataclasses import dataclass
 
 log = logging.getLogger("payrecon.throttle")
 
-#: What the pacer is doing: pacing (and judging rounds), or probing after a back-off whether
-#: the 429s are its own (right after the back-off, then at a much lower rate).
-_STEADY, _AFTER_DECREASE, _LOWER = "steady", "after-decrease", "lower"
+#: What the pacer is doing: measuring the background in its first round (before it may blame
+#: itself for anything), pacing (and judging rounds), or probing after a back-off whether the
+#: 429s are its own (right after the back-off, then at a much lower rate).
+_FIRST, _STEADY, _AFTER_DECREASE, _LOWER = "first", "steady", "after-decrease", "lower"
 #: A probe counts calls sent from this share of a round trip after the rate changed, so other
 #: processes on the merchant, who saw the same 429s, have backed off too.
 _SETTLE_RTTS = 0.5
@@ -66,6 +67,10 @@ _DROP_Z = 2.0
 #: Slots a thread that woke late may still take, so that waking threads (milliseconds under
 #: load) does not cap the real rate below the pace.
 _LATE_SLOTS = 4
+#: Growth never takes the pace past this many times what got through lately (less the
+#: background): slow start then grows by half a round trip's worth at most, so the overshoot
+#: a token bucket hides until its burst is spent stays small.
+_GAIN = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +166,7 @@ class AdaptiveRate:
         self._rate_values: deque[float] = deque()
         self._bg_samples: deque[tuple[float, float]] = deque(maxlen=5)
         self._first_answer: float | None = None
-        self._phase = _STEADY
+        self._phase = _FIRST
         self._steady_since = self._start  # pacing undisturbed since then (no probe)
         self._saved: tuple[float, float | None, float] = (self._rate, None, 0.0)
         self._probe_share = 0.0
@@ -280,15 +285,39 @@ class AdaptiveRate:
                 self._rate,
                 100 * self.background(now),
             )
-        if self._phase == _AFTER_DECREASE:
+        if self._phase == _FIRST:
+            # 429s at the starting pace: what the platform sends anyway, or a limit below the
+            # starting pace. Many of them: look lower to tell which (as after a back-off).
             if self._excessive(now, slack=_PROBE_SLACK):
+                self._look_lower(now)
+                return
+            self._add_background(now)
+            self._to_steady(now)
+        elif self._phase == _AFTER_DECREASE:
+            suspect = self._excessive(now, slack=_PROBE_SLACK)
+            # Taken in the background whatever it shows, as one of several: leaving out the
+            # rounds with many 429s would bias the estimate low (and a low estimate makes
+            # back-offs that cost pace for nothing), while a round that still held the pace's
+            # own 429s moves the median of several little.
+            self._add_background(now)
+            if suspect:
                 # Still throttled after backing off: either the limit is lower still, or these
                 # 429s are not ours. Slow down to what got through and look again.
                 self._look_lower(now)
                 return
-            self._to_steady(now)  # not folded in the background: it may hold our own 429s
+            self._to_steady(now)
         elif self._phase == _LOWER:
-            if not self._excessive(now):
+            if not self._dropped():
+                # As many 429s at a much lower rate: they are not the pace's doing. Take the
+                # background in, and go back to where the pacer was before this false alarm.
+                self._add_background(now)
+                self._restore(now)
+            elif self._excessive(now):
+                # Fewer 429s, yet still too many: the limit is lower still. Down again, and
+                # look again; this share is not clean, so it is not the background.
+                self._look_lower(now)
+                return
+            else:
                 # The 429s went when the pace went down: they were the pace's, and the limit is
                 # what got through at the first look. This share is clean (below the limit).
                 self._add_background(now)
@@ -296,17 +325,6 @@ class AdaptiveRate:
                 self._w_max = max(self.min_rate, passed / max(0.05, 1 - self.background(now)))
                 self._epoch = now  # from this lower rate, back up to the new limit in K s
                 self._last_update = now
-            elif not self._dropped():
-                # As many 429s at a much lower rate, more than the background explained: they
-                # are not the pace's doing. Take the background in, and go back to where the
-                # pacer was before this false alarm.
-                self._add_background(now)
-                self._restore(now)
-            else:
-                # Fewer 429s, yet still too many: the limit is lower still. Down again, and
-                # look again; this share is not clean, so it is not the background.
-                self._look_lower(now)
-                return
             self._to_steady(now)
         self._new_round(now)
 
@@ -329,6 +347,8 @@ class AdaptiveRate:
         If it did, they were the pace's; if not, they come whatever the pace."""
         n1, s1 = self._probe_total, self._probe_share
         n2, s2 = self._round_total, self._round_throttled / self._round_total
+        if s2 <= self.background():
+            return True  # down to the background (or below): the excess went with the pace
         pooled = (s1 * n1 + s2 * n2) / (n1 + n2)
         spread = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
         return s1 - s2 > _DROP_Z * spread + 1 / n1
@@ -389,8 +409,8 @@ class AdaptiveRate:
             if self._first_answer is None
             else max(self._steady_since, self._first_answer)
         )
-        if now - since >= max(1.0, 2.0 * (self._srtt or 0.0)):
-            recent = max(0.5, self._srtt or 0.0)  # the ramp's end, not its start
+        recent = max(0.25, self._srtt or 0.0)  # the ramp's end, not its start
+        if now - since >= recent:
             passed = self._goodput(now, recent) / max(0.05, 1.0 - self.background(now))
             limit = min(limit, max(passed, self.min_rate))
         self._w_max = max(self.min_rate, limit)
@@ -442,15 +462,15 @@ class AdaptiveRate:
         limited = now - self._last_limited < max(0.2, 2 * (self._srtt or 0.0))
         if limited and not self._keeping_pace(now):
             limited = False  # calls wait for the pacer, yet leave slower than it paces them
-        if not limited or self._phase != _STEADY:
+        if not limited or self._phase in (_AFTER_DECREASE, _LOWER):
             # Application-limited, or holding still while a probe measures: pause the growth
             # curve, so an idle spell is not a burst and a probe sees one rate.
             self._epoch += dt
             return
-        # Never more than twice what actually got through lately: growth follows evidence.
+        # Never far past what actually got through lately: growth follows evidence.
         recent = max(0.25, 0.5 * (self._srtt or 0.0))
         through = self._goodput(now, recent) / max(0.05, 1.0 - self.background(now))
-        ceiling = min(self.max_rate, max(self._initial_rate, 2.0 * through))
+        ceiling = min(self.max_rate, max(self._initial_rate, _GAIN * through))
         if self._w_max is None:  # slow start: double every round trip (0.1 s to 0.5 s)
             period = min(0.5, max(0.1, self._srtt or 0.1))
             self._rate = min(ceiling, max(self._rate, self._rate * 2.0 ** (dt / period)))

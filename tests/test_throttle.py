@@ -145,6 +145,10 @@ def test_no_growth_when_calls_leave_slower_than_the_pace() -> None:
 def test_one_overshoot_backs_off_once() -> None:
     clock = FakeClock()
     limiter = AdaptiveRate(clock=clock, sleep=clock.sleep, round_size=10)
+    first = [limiter.acquire() for _ in range(10)]  # the first round: no 429, no background
+    clock.now += 0.4
+    for s in first:
+        limiter.on_response(s, throttled=False)
     sent = [limiter.acquire() for _ in range(40)]
     clock.now += 0.05
     for s in sent:  # a whole burst throttled: calls sent before any back-off
