@@ -5,30 +5,37 @@ client has to find the limit itself. :class:`AdaptiveRate` paces the *start* of 
 learns from the answers, much as TCP CUBIC paces a congestion window:
 
 * **slow start**: from ``initial_rate``, the rate doubles every round trip (0.1 s to 0.5 s), never
-  past twice what got through lately, while the pacer is what holds calls back;
-* **on throttling**: a 429 is only a verdict on the pace when there are *more* of them than the
+  past 1.5 times what got through lately, while the pacer is what holds calls back. The first
+  round of answers measures the *background* (below) before the pacer may blame itself;
+* **on throttling**: a 429 is a verdict on the pace only when there are *more* of them than the
   background explains. Some 429s are not the client's doing (another process on the merchant, the
-  platform's own load); their share (the *background*) is measured right after each back-off,
-  when the client is below the limit it found, and it fades away unless measured again. Answers
-  are counted in rounds; as soon as a round holds more 429s than the background predicts (by
-  ``confidence`` standard deviations plus ``slack`` calls), the limit is taken as the rate the
-  offending call was sent at and the rate drops to ``beta`` times that. Answers to calls sent
-  before a back-off had settled do not count, so one overshoot backs off once, not once per 429;
-* **growth**: after a decrease the rate follows a cubic in the time since, concave up to the
+  platform's own load); their share is measured in probes, and each measure is forgotten after
+  ``background_memory`` seconds. Answers are counted in rounds; as soon as a round holds more 429s
+  than the background predicts (by ``confidence`` standard deviations plus ``slack`` calls), the
+  pacer backs off to ``beta`` times the lower of the rate the offending call was sent at and
+  what got through lately (less the background). Answers to calls sent before the back-off
+  settled do not count, so one overshoot backs off once, not once per 429;
+* **probes**: the pace is held still for one round after a back-off. If that round still holds
+  many 429s, the pace drops to what got through, for another round: if the 429s fall with the
+  pace, they were the pace's (and that is the limit); if they do not, they are background, and
+  the pace before the false alarm comes back. Both rounds join the background's measures (the
+  median of the last five is the estimate);
+* **growth**: after a back-off the rate follows a cubic in the time since, concave up to the
   last limit (it lingers just below it: high use, few 429s) and convex beyond (it probes for more
   room when the limit has risen, or when another process has finished). Growth pauses while the
-  pacer is not the bottleneck (the ids run out, or the cap on calls in flight is reached), so an
-  idle spell does not end in a burst.
+  pacer is not the bottleneck (the ids run out, the cap on calls in flight is reached, or calls
+  leave slower than the pace because the process is busy), so an idle spell is not a burst.
 
 A random 429 therefore costs the call that got it (it waits what ``Retry-After`` says, see
-:mod:`payrecon.client`) and nothing more; a fetch under 30 % of them runs at the limit, not at a
-rate that halves on every round.
+:mod:`payrecon.client`) and nothing more: under 30 % of them a fetch runs at the limit, where
+the old pacer halved its rate round after round down to 2 calls a second.
 
 How many calls are in flight is not set here: the bulk fetch keeps a few calls *waiting* for the
 pacer (:attr:`AdaptiveRate.waiting`) and starts another whenever one leaves, so the calls in
 flight settle at rate x time per call (Little's law), whatever the latency and its tail.
 
 Everything here is pure state plus locks; the clock and the sleep are injectable for tests.
+See docs/fetch.md for the figures.
 """
 
 from __future__ import annotations
@@ -100,15 +107,15 @@ class AdaptiveRate:
         Share of the estimated limit the rate drops to on a back-off.
     cubic
         Growth constant: the rate returns to the last limit ``cbrt((1 - beta) / cubic)`` seconds
-        after a decrease (2 s with the defaults).
+        after a decrease (3.2 s with the defaults), and lingers there about as long again.
     round_size
         Answers per round: the background is measured over one round, and a round's count of
         429s is what is judged against it.
     confidence, slack
         A round backs the rate off once its 429s exceed the background's expected count by
         ``confidence`` standard deviations plus ``slack`` calls. With no background, the second
-        429 of a round does it; with 30 % of answers throttled at random, a round needs about
-        half of its answers throttled.
+        429 of a round does it; with 30 % of answers throttled at random, a round (longer then,
+        up to ten times ``round_size``) needs a few points more than 30 %.
     background_memory
         Seconds a probe's measure of the background is kept: a burst of foreign 429s does not
         leave the pacer deaf to its own for long.
