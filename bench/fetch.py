@@ -20,7 +20,7 @@ Scenarios (``--scenario``, default all; each is bounded in ids and stops by itse
               client fetching with 8 in flight: peak RSS of each;
 ``naive``     the speed-up over the guide's loop (a token, then a GET, one id at a time), 20 ms.
 
-Run: ``.venv/bin/python bench/fetch.py`` (about three minutes), ``--scenario live``, or
+Run: ``.venv/bin/python bench/fetch.py`` (about five minutes), ``--scenario live``, or
 ``--quick`` for a smaller smoke run.
 """
 

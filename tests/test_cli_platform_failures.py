@@ -10,16 +10,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sandbox_helpers import stored_rows, wait_for_stored
 
 from payrecon.cli import main
-from payrecon.errors import StoreError
 from payrecon.frames import read_statuses
 from payrecon.sandbox import Faults, Sandbox, SandboxConfig, running
 from payrecon.store import Store
@@ -54,23 +53,6 @@ def command(sb: Sandbox, *args: str, cwd: Path, **env: str) -> subprocess.Popen[
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def stored(path: Path) -> int:
-    """Payouts a reader sees in the store right now (0 before it exists)."""
-    try:
-        with Store.open_readonly(path) as store:
-            return store.counts()["payouts"]
-    except StoreError:
-        return 0
-
-
-def wait_for_rows(proc: subprocess.Popen[str], store: Path, rows: int) -> None:
-    deadline = time.monotonic() + 60
-    while stored(store) < rows:
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "no answers stored"
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -117,7 +99,7 @@ def test_sigterm_mid_fetch_writes_the_table_keeps_the_store_and_exits_143(
     proc = command(
         slow, "fetch", "ids.txt", "--out", "out.csv", "--store", str(store), cwd=tmp_path
     )
-    wait_for_rows(proc, store, 20)
+    wait_for_stored(proc, store, 20)
     proc.send_signal(signal.SIGTERM)  # what cron timeouts, systemd and docker stop send
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
@@ -144,13 +126,13 @@ def test_sigterm_mid_reconcile_keeps_the_store_and_writes_no_report(
     proc = command(
         slow, "reconcile", str(ledger), "--out", "rec", "--store", str(store), cwd=tmp_path
     )
-    wait_for_rows(proc, store, 20)
+    wait_for_stored(proc, store, 20)
     proc.send_signal(signal.SIGTERM)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
     assert "Traceback" not in err and "no report written" in err and str(store) in err
     assert not (tmp_path / "rec" / "report.html").exists()
-    assert stored(store) >= 20
+    assert stored_rows(store) >= 20
 
 
 # --------------------------------------------------------------------------- odd details
