@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from payrecon.errors import ConfigError
+
 T = TypeVar("T")
 
 #: Seconds to wait for the loop to run something, or to stop.
@@ -70,6 +72,8 @@ def serve(
 ) -> ServedApp:
     """Listen on ``host:port`` (0: a free port) from a new daemon thread named ``name``.
 
+    A port that cannot be listened on (taken, privileged) raises :class:`ConfigError` naming it.
+
     ``make_app`` is called on the new loop, so whatever the app creates belongs to it.
     ``runner_options`` go to :class:`aiohttp.web.AppRunner` (limits, ``shutdown_timeout``).
     ``wrap_protocol`` wraps aiohttp's protocol factory (to watch each connection: the callback
@@ -116,6 +120,9 @@ def serve(
     ready.wait()
     if failure:
         thread.join()
+        if isinstance(failure[0], OSError):  # the port is taken, or not ours to take
+            reason = failure[0].strerror or str(failure[0])
+            raise ConfigError(f"cannot listen on {host}:{port}: {reason}") from None
         raise failure[0]
     runner, bound, own = started[0]
     return ServedApp(loop, thread, runner, bound, own)

@@ -611,7 +611,8 @@ class CallbackReceiver:
     # -- life cycle ------------------------------------------------------------------------
 
     def start(self) -> CallbackReceiver:
-        """Start the workers and lanes, then listen; returns once the port is open."""
+        """Start the workers, listen, then resume what the store left; returns once the port is
+        open. A port that cannot be had fails here, before any call to the platform."""
         if self._served is not None:
             raise RuntimeError("the receiver is already running")
         self._stopping.clear()
@@ -622,25 +623,7 @@ class CallbackReceiver:
             t = threading.Thread(target=self._work, name=f"payrecon-callback-{n}", daemon=True)
             t.start()
             self._threads.append(t)
-        if self._resume:
-            pending = self.store.pending_callback_ids()
-            parked = self._book.parked(self.limits.park_capacity)
-            if pending or parked:
-                log.info(
-                    "resuming %d callback(s) not yet fetched and %d parked id(s)",
-                    len(pending),
-                    len(parked),
-                )
-            for pid in pending:
-                self.submit(pid)
-            self.parking.restore(parked)
-        self._confirmer.start()
         self._unquiet = self._quiet.install("aiohttp.server", "aiohttp.web", "asyncio")
-        keeper = threading.Thread(
-            target=self._housekeep, name="payrecon-callback-keep", daemon=True
-        )
-        keeper.start()
-        self._threads.append(keeper)
         try:
             self._served = serve(
                 self._app,
@@ -654,6 +637,24 @@ class CallbackReceiver:
         except BaseException:
             self._stop_workers(1.0)
             raise
+        if self._resume:
+            pending = self.store.pending_callback_ids()
+            parked = self._book.parked(self.limits.park_capacity)
+            if pending or parked:
+                log.info(
+                    "resuming %d callback(s) not yet fetched and %d parked id(s)",
+                    len(pending),
+                    len(parked),
+                )
+            for pid in pending:
+                self.submit(pid)
+            self.parking.restore(parked)
+        self._confirmer.start()
+        keeper = threading.Thread(
+            target=self._housekeep, name="payrecon-callback-keep", daemon=True
+        )
+        keeper.start()
+        self._threads.append(keeper)
         return self
 
     def stop(self, *, drain: float = 3.0) -> None:

@@ -3,9 +3,11 @@
 Each ``_cmd_*`` function does one command's work by calling the library; none of them prints a
 traceback or decides an exit code of its own. Exit codes (``interface.md``): 0 done (discrepancies
 are not an error), 2 bad input or usage, 3 the platform could not be reached or refused the
-credentials; beyond it, 4 a ``reconcile --fail-on`` category was found (``payrecon.schedule``),
-5 the conservation proof failed (``payrecon.conservation``; the outputs are written first),
-1 any other payrecon error, 130 interrupted, 141 the reader of the output went away.
+credentials or failed; beyond it, 4 a ``reconcile --fail-on`` category was found
+(``payrecon.schedule``), 5 the conservation proof failed (``payrecon.conservation``; the outputs
+are written first), 1 any other payrecon error, 130 interrupted by Ctrl-C (SIGINT) and 143 by
+SIGTERM (either way the table or the store keeps what was fetched), 141 the reader of the output
+went away.
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ from payrecon import __version__
 from payrecon.errors import (
     ConfigError,
     ConservationError,
-    CredentialsError,
     InputError,
     PayreconError,
+    PlatformError,
     StoreError,
-    TransportError,
 )
+from payrecon.signals import terminate_as_interrupt
 
 if TYPE_CHECKING:
     import pandas as pd  # the command imports it only once its arguments are checked
@@ -39,7 +41,7 @@ EXIT_USAGE = 2
 EXIT_PLATFORM = 3
 #: The conservation proof failed: a payrecon bug, never a finding (payrecon.conservation).
 EXIT_PROOF = 5
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM is 143 (payrecon.signals)
 #: What a shell reports for a command killed by SIGPIPE: the reader of its output went away.
 EXIT_BROKEN_PIPE = 141
 
@@ -139,6 +141,8 @@ def _tolerance(text: str | None) -> object:
     """``--tolerance``: one amount, or ``CUR=amount`` pairs (``*`` for every other currency)."""
     from decimal import Decimal, InvalidOperation
 
+    from payrecon.records import MONEY_INTEGER_DIGITS, MONEY_SCALE, money_fits
+
     if text is None:
         return None
 
@@ -149,6 +153,11 @@ def _tolerance(text: str | None) -> object:
             raise InputError(f"--tolerance: not an amount: {value.strip()!r}") from None
         if not number.is_finite() or number < 0:
             raise InputError(f"--tolerance: must be a non-negative amount: {value.strip()!r}")
+        if not money_fits(number):
+            raise InputError(
+                f"--tolerance: {value.strip()[:40]!r} does not fit an amount (at most "
+                f"{MONEY_INTEGER_DIGITS} digits before the point and {MONEY_SCALE} after)"
+            )
         return number
 
     if "=" not in text:
@@ -160,6 +169,19 @@ def _tolerance(text: str | None) -> object:
             raise InputError(f"--tolerance: expected CUR=amount, got {part.strip()!r}")
         per[cur.strip().upper() if cur.strip() != "*" else "*"] = amount(value)
     return per
+
+
+def _retry_after_arg(text: str) -> float | None:
+    """``--error-429-retry-after``: seconds, or ``none`` for no header."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds or 'none': {text!r}") from None
+    if not 0 <= value < 86400:
+        raise argparse.ArgumentTypeError(f"must be 0..86400 seconds: {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,6 +230,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-profile", choices=("live", "sandbox"), help="measured latency")
     p.add_argument("--rate-limit", type=float, help="calls a second per merchant")
     p.add_argument("--error-500-rate", type=float, default=0.0, help="share of calls answered 500")
+    p.add_argument(
+        "--error-429-rate", type=float, default=0.0, help="share of calls answered 429 at random"
+    )
+    p.add_argument(
+        "--error-429-retry-after",
+        type=_retry_after_arg,
+        default=1.0,
+        metavar="SECONDS|none",
+        help="Retry-After of those random 429s (default 1; none: no header)",
+    )
+    p.add_argument(
+        "--no-retry-after",
+        action="store_true",
+        help="rate-limit 429s carry no Retry-After, as the documented platform",
+    )
+    p.add_argument("--fault-seed", type=int, help="seed of the latency and fault draws")
     p.add_argument("--callback-interval", type=float, default=120.0, help="seconds between retries")
     p.set_defaults(func=_cmd_sandbox)
 
@@ -264,11 +302,13 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     from payrecon.fetch import INTERRUPTED, summarise
     from payrecon.frames import statuses_frame, write_statuses
     from payrecon.ids import read_ids
+    from payrecon.outputs import check_output_file, write_whole
     from payrecon.records import FetchOutcome
     from payrecon.store import open_store
 
     if args.out.suffix.lower() not in (".csv", ".parquet"):
         raise InputError(f"--out {args.out}: the statuses table is written as .csv or .parquet")
+    check_output_file(args.out, "--out")  # now, not after an hour of calls
     ids = read_ids(args.ids)
     started = time.monotonic()
     failure: PlatformError | None = None
@@ -290,15 +330,14 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
             if store is not None:
                 store.close()
     frame = statuses_frame(outcomes)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_statuses(frame, args.out)
+    write_whole(args.out, lambda tmp: write_statuses(frame, tmp))
     print(summarise(frame, listed=len(ids), seconds=time.monotonic() - started, out=args.out))
     if failure is not None:
         raise failure
     errors = [o.error for o in outcomes if not o.from_store and o.error != "invalid_id"]
     if INTERRUPTED in errors:
         print("payrecon: interrupted; ids not fetched are marked 'interrupted'", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return args.interrupts.exit_code()
     if errors and all(e == "transport_error" for e in errors):
         print("payrecon: platform: no answer for any id", file=sys.stderr)
         return EXIT_PLATFORM
@@ -318,6 +357,7 @@ def _read_statuses_early(path: Path) -> pd.DataFrame:
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     """Reconcile; exit 4 (``schedule.EXIT_FOUND``) when a ``--fail-on`` category appears. The
     last line printed is always the one-line summary for logs."""
+    from payrecon.outputs import check_output_folder
     from payrecon.runtime import import_on_the_side, reuse_freed_memory
     from payrecon.schedule import (
         EXIT_FOUND,
@@ -327,10 +367,15 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         needs_history,
         parse_fail_on,
     )
+    from payrecon.statuses_input import check_statuses_file, read_checked
 
     fail_on = parse_fail_on(args.fail_on)  # usage problems before any work
     if args.include_known and args.no_store:
         raise InputError("--include-known reads the store: drop --no-store")
+    tolerance = _tolerance(args.tolerance)
+    check_output_folder(args.out, "--out")
+    if args.statuses is not None:
+        check_statuses_file(args.statuses)
     tracked = not args.no_store and (args.statuses is None or args.run_name is not None)
     if needs_history(fail_on) and not tracked:
         raise InputError(
@@ -354,7 +399,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     extras = Extras()
     reuse_freed_memory()
     early = None
-    if args.statuses is not None and args.statuses.is_file():
+    if args.statuses is not None:
         # Read the statuses table on the side, from now: arrow parses the file (outside the GIL)
         # while pandas imports here, then the frame is made while the ledger is read.
         from concurrent.futures import ThreadPoolExecutor
@@ -368,7 +413,6 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     from payrecon.ledger import ledger_info, read_ledger
     from payrecon.ledger.inspect import detection_lines
 
-    tolerance = _tolerance(args.tolerance)
     schedule = FeeSchedule.load(args.fee_schedule) if args.fee_schedule else None
     out = dated_folder(args.out) if args.dated else args.out
     ledger = read_ledger(args.ledger, args.mapping)
@@ -382,9 +426,10 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         extra_ids = list(read_ids(args.ids))
     base_url: str | None = None
     if args.statuses is not None:
-        if not args.statuses.is_file():
-            raise InputError(f"{args.statuses}: statuses table not found")
-        statuses = early.result() if early is not None else read_statuses(args.statuses)
+        path = args.statuses
+        statuses = read_checked(
+            path, early.result if early is not None else lambda: read_statuses(path)
+        )
         if args.include_known:
             from payrecon.store import Store
 
@@ -420,6 +465,14 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
             finally:
                 if store is not None:
                     store.close()
+        stopped = int((statuses["error"] == "interrupted").sum())
+        if stopped:  # Ctrl-C or SIGTERM: stop here, as the user asked; the store keeps it all
+            kept = "" if args.no_store else f"; every status received is in {args.store}"
+            print(
+                f"payrecon: interrupted; {stopped} id(s) not fetched, no report written{kept}",
+                file=sys.stderr,
+            )
+            return int(args.interrupts.exit_code())
     statuses, extra_ids = platform_side(statuses, extra_ids, extras)
     for note in extras.notes:
         print(note)
@@ -496,12 +549,16 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
             latency=args.latency,
             latency_profile=args.latency_profile,
             error_500_rate=args.error_500_rate,
+            error_429_rate=args.error_429_rate,
+            error_429_retry_after=args.error_429_retry_after,
+            random_seed=args.fault_seed,
         )
         config = SandboxConfig(
             merchants=(merchant,),
             final_after=args.final_after,
             callback_interval=args.callback_interval,
             rate_limit=args.rate_limit,
+            rate_limit_retry_after=not args.no_retry_after,
             faults=faults,
         )
     except ValueError as exc:
@@ -698,23 +755,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # usage errors exit 2 through argparse
     _configure_logging(args.verbose)
-    try:
-        return int(args.func(args))
-    except (InputError, ConfigError, StoreError) as exc:
-        print(f"payrecon: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (TransportError, CredentialsError) as exc:
-        print(f"payrecon: platform: {exc}", file=sys.stderr)
-        return EXIT_PLATFORM
-    except ConservationError as exc:
-        print(f"payrecon: {exc}", file=sys.stderr)
-        return EXIT_PROOF
-    except PayreconError as exc:
-        print(f"payrecon: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("payrecon: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    with terminate_as_interrupt() as interrupts:  # SIGTERM stops a run as Ctrl-C does
+        args.interrupts = interrupts
+        try:
+            return int(args.func(args))
+        except (InputError, ConfigError, StoreError) as exc:
+            print(f"payrecon: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except PlatformError as exc:  # unreachable, refused credentials, failing: its doing
+            print(f"payrecon: platform: {exc}", file=sys.stderr)
+            return EXIT_PLATFORM
+        except ConservationError as exc:
+            print(f"payrecon: {exc}", file=sys.stderr)
+            return EXIT_PROOF
+        except PayreconError as exc:
+            print(f"payrecon: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            print("payrecon: interrupted", file=sys.stderr)
+            return interrupts.exit_code()
 
 
 def run(argv: Sequence[str] | None = None) -> NoReturn:

@@ -19,10 +19,11 @@
             ├── DuplicatePayout       409: the Merchant Order ID is already used
             ├── PayoutNotFound        410: the platform has no payout with this id
             ├── RateLimited           429: ``retry_after`` seconds, when the platform said
-            └── ServerError           5xx
+            ├── ServerError           5xx
+            └── BadResponse           200, with a body the client cannot read
 
-The CLI maps these to exit codes in one place (``payrecon.cli``): ``InputError`` and
-``ConfigError`` are 2, ``TransportError`` and ``CredentialsError`` are 3, and
+The CLI maps these to exit codes in one place (``payrecon.cli``): ``InputError``,
+``ConfigError`` and ``StoreError`` are 2, every ``PlatformError`` is 3 (the platform is why), and
 ``ConservationError`` is 5.
 
 Errors carry what a person needs to act (method, path, status, code) and never a request body,
@@ -53,12 +54,18 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = self.file
-        if self.row is not None:
-            where += f", row {self.row}"
+        return f"{self.file}, {self.local()}" if self.located else f"{self.file}: {self.message}"
+
+    @property
+    def located(self) -> bool:
+        return self.row is not None or self.column is not None
+
+    def local(self) -> str:
+        """Where in the file and what, without the file's name: ``row 3, column 'x': ...``."""
+        where = [f"row {self.row}"] if self.row is not None else []
         if self.column is not None:
-            where += f", column {self.column!r}"
-        return f"{where}: {self.message}"
+            where.append(f"column {self.column!r}")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
 
 
 class InputError(PayreconError):
@@ -74,6 +81,8 @@ class InputError(PayreconError):
     def _render(self) -> str:
         if not self.problems:
             return self.summary
+        if len(self.problems) == 1:  # one line: what, then where and why
+            return f"{self.summary}: {self.problems[0].local()}"
         lines = [f"{self.summary} ({len(self.problems)} problem(s))"]
         lines += [f"  {p}" for p in self.problems[: self.shown]]
         if len(self.problems) > self.shown:
@@ -194,9 +203,20 @@ class ServerError(APIError):
     """5xx: the platform failed; worth retrying."""
 
 
+class BadResponse(APIError):
+    """A success answer whose body the client cannot read (not JSON, a field of the wrong type,
+    an amount the table cannot hold exactly). ``content`` is the body as received, for the
+    store; it is never part of the message or the repr."""
+
+    def __init__(self, message: str, *, content: bytes = b"", **kw: object) -> None:
+        self.content = content
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
 __all__ = [
     "APIError",
     "BadRequest",
+    "BadResponse",
     "BusinessError",
     "ConfigError",
     "ConservationError",

@@ -48,7 +48,7 @@ from payrecon import __version__
 from payrecon.errors import StoreError
 from payrecon.frames import STRING, TIMESTAMP, conform
 from payrecon.platform import FINAL_STATUSES, is_valid_id
-from payrecon.records import FetchOutcome, PayoutDetail, loads
+from payrecon.records import FetchOutcome, PayoutDetail, UnreadableDetail, loads
 from payrecon.store_schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 
 Source = Literal["created", "callback", "imported", "fetched"]
@@ -119,6 +119,15 @@ def dumps_exact(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ",".join(dumps_exact(v) for v in value) + "]"
     return json.dumps(value)
+
+
+#: Longest unreadable answer kept whole; a longer one keeps its first this many bytes.
+_MAX_BODY: Final = 1 << 20
+
+
+def _body_text(content: bytes) -> str:
+    """An answer's body as text for the store: UTF-8 where it is, escapes where it is not."""
+    return content[:_MAX_BODY].decode("utf-8", errors="backslashreplace")
 
 
 def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -380,6 +389,12 @@ class Store:
         pid = outcome.id_payout
         with self._write("recording an answer") as c:
             d = outcome.detail
+            if outcome.unreadable is not None:
+                c.execute(
+                    "INSERT INTO unreadable_answers (id_payout, received_at, http_status, body)"
+                    " VALUES (?, ?, ?, ?)",
+                    (pid, now, outcome.http_status, _body_text(outcome.unreadable)),
+                )
             if d is not None:  # only the platform's 200 puts an id on the register
                 c.execute(
                     "INSERT OR IGNORE INTO known_ids (id_payout, source, first_seen_at)"
@@ -553,7 +568,9 @@ class Store:
                 chunk,
             )
             for pid, raw in rows:
-                out[pid] = PayoutDetail.from_json(pid, loads(raw))
+                detail = _stored_detail(pid, raw)
+                if detail is not None:
+                    out[pid] = detail
         return out
 
     def detail(self, id_payout: str) -> PayoutDetail | None:
@@ -561,7 +578,22 @@ class Store:
         rows = self._read("SELECT raw_json FROM payouts WHERE id_payout=?", (id_payout,))
         if not rows or rows[0][0] is None:
             return None
-        return PayoutDetail.from_json(id_payout, loads(rows[0][0]))
+        return _stored_detail(id_payout, rows[0][0])
+
+    def unreadable_answers(self, id_payout: str | None = None) -> pd.DataFrame:
+        """Answers the client could not read (``bad_response`` rows), as received."""
+        rows = self._read_for(
+            "SELECT seq, id_payout, received_at, http_status, body FROM unreadable_answers",
+            id_payout,
+        )
+        columns = {
+            "seq": "Int64",
+            "id_payout": STRING,
+            "received_at": TIMESTAMP,
+            "http_status": "Int64",
+            "body": STRING,
+        }
+        return _frame(rows, columns)
 
     def known_ids(self, source: Source | None = None) -> list[str]:
         """Every id in the register, first seen first (``reconcile --include-known``)."""
@@ -727,6 +759,15 @@ _UPSERT_DETAIL: Final = (
     " last_error=excluded.last_error, last_http_status=excluded.last_http_status,"
     " last_fetched_at=excluded.last_fetched_at"
 )
+
+
+def _stored_detail(id_payout: str, raw: str) -> PayoutDetail | None:
+    """A detail rebuilt from the JSON kept; ``None`` (fetch it again) if this payrecon cannot
+    read what an older one stored."""
+    try:
+        return PayoutDetail.from_json(id_payout, loads(raw))
+    except (UnreadableDetail, ValueError):
+        return None
 
 
 def _frame(rows: list[tuple[Any, ...]], columns: dict[str, Any]) -> pd.DataFrame:

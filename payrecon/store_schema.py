@@ -131,11 +131,26 @@ _V3_RUNS: Final = [
     )""",
 ]
 
+
+_V4_UNREADABLE: Final = [
+    # Answers the client could not read (a 200 whose body breaks the documented types), as
+    # received: that payout's row says bad_response, and this is the evidence to look at.
+    """CREATE TABLE unreadable_answers (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        id_payout   TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        http_status INTEGER,
+        body        TEXT NOT NULL
+    )""",
+    "CREATE INDEX unreadable_answers_by_id ON unreadable_answers (id_payout, seq)",
+]
+
 #: Migrations in order; ``MIGRATIONS[i]`` takes a store from version ``i`` to ``i + 1``.
-MIGRATIONS: Final[list[list[str]]] = [_V1, _V2_CALLBACKS, _V3_RUNS]
+MIGRATIONS: Final[list[list[str]]] = [_V1, _V2_CALLBACKS, _V3_RUNS, _V4_UNREADABLE]
 
 #: The schema version this payrecon writes.
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
-#: The tables a payrecon store has; a version-0 file holding other tables is someone else's.
+#: The tables every payrecon store has (from version 1 on); a version-0 file holding other
+#: tables is someone else's.
 TABLES: Final = frozenset({"meta", "known_ids", "payouts", "status_changes", "callbacks"})

@@ -7,14 +7,18 @@ the sandbox exactly as a client would send it.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import requests
 
+from payrecon.errors import StoreError
 from payrecon.records import loads
 from payrecon.sandbox import Sandbox
+from payrecon.store import Store
 
 VERSION = {"Accept": "application/json", "X-API-Version": "2"}
 
@@ -102,3 +106,24 @@ def wait_for(predicate: Any, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return bool(predicate())
+
+
+def stored_rows(path: Path) -> int:
+    """Payouts a reader sees in a store right now, while another process writes it (0 before
+    the schema exists)."""
+    try:
+        with Store.open_readonly(path) as store:
+            return store.counts()["payouts"]
+    except StoreError:
+        return 0
+
+
+def wait_for_stored(
+    proc: subprocess.Popen[str], path: Path, rows: int, timeout: float = 120
+) -> None:
+    """Wait until the running ``proc`` has committed ``rows`` payouts to its store (bounded)."""
+    deadline = time.monotonic() + timeout
+    while stored_rows(path) < rows:
+        assert proc.poll() is None, "the run ended before it could be stopped part-way"
+        assert time.monotonic() < deadline, "no answers stored"
+        time.sleep(0.01)

@@ -277,3 +277,47 @@ def test_progress_bar_when_asked(tmp_path: Path, capsys) -> None:
         silent = capsys.readouterr().err
     assert "payouts" in shown and "5/5" in shown
     assert silent == ""
+
+
+def test_calls_in_flight_follow_the_pace_not_a_pool(tmp_path: Path) -> None:
+    # At 40 calls a second and half a second a call, Little's law gives 20 in flight (plus the
+    # few kept waiting for the pacer): far below the cap of 300, which a fixed pool would fill.
+    from payrecon.fetch import BulkFetch, queue_target
+    from payrecon.throttle import AdaptiveRate
+
+    with running(SandboxConfig(final_after=0, faults=Faults(latency=0.5))) as sb:
+        expected = seed(sb, tmp_path, 120)
+        pacer = AdaptiveRate(initial_rate=40, max_rate=40)
+        engine = BulkFetch(sb.client(concurrency=300, throttle=pacer), progress=False)
+        outcomes = engine.run(list(expected))
+    assert all(o.error == "" for o in outcomes)
+    assert engine.peak_in_flight <= 40 * 0.5 * 1.5 + queue_target(40)
+
+
+def test_calls_in_flight_grow_with_the_latency_up_to_the_cap(tmp_path: Path) -> None:
+    # A second a call and no limit: the pacer keeps sending, so calls pile up in flight up to
+    # the cap, which holds.
+    from payrecon.fetch import BulkFetch
+
+    with running(SandboxConfig(final_after=0, faults=Faults(latency=1.0))) as sb:
+        expected = seed(sb, tmp_path, 300)
+        engine = BulkFetch(sb.client(concurrency=120), progress=False)
+        outcomes = engine.run(list(expected))
+    assert all(o.error == "" for o in outcomes)
+    assert engine.peak_in_flight == 120
+
+
+def test_random_429s_with_retry_after_cost_their_call_only(tmp_path: Path) -> None:
+    # 30 % of calls answered 429 (Retry-After: 0.2) that the client did not cause: every id
+    # still comes back (429s have their own retry budget) and the pacer has them as background.
+    with running(SandboxConfig(final_after=0, rate_limit=300)) as sb:
+        expected = seed(sb, tmp_path, 400)
+        sb.faults.error_429_rate = 0.3
+        sb.faults.error_429_retry_after = 0.2
+        sb.faults.random_seed = 5
+        client = sb.client()
+        outcomes = client.fetch(list(expected), progress=False)
+        stats = client.throttle.stats()
+    assert [o.error for o in outcomes if o.error] == []
+    assert stats.throttled > 0.2 * len(expected)
+    assert 0.15 < stats.background < 0.5

@@ -12,14 +12,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sandbox_helpers import wait_for_stored
 
-from payrecon.errors import StoreError
 from payrecon.sandbox import Faults, SandboxConfig, running
 from payrecon.store import Store
 
@@ -69,15 +68,6 @@ def start_fetch(sb: Any, ids_file: Path, store_file: Path) -> subprocess.Popen[s
     )
 
 
-def stored_rows(path: Path) -> int:
-    """Rows a reader sees right now, while the child writes (0 before the schema exists)."""
-    try:
-        with Store.open_readonly(path) as store:
-            return store.counts()["payouts"]
-    except StoreError:
-        return 0
-
-
 def answered(sb: Any) -> dict[str, int]:
     return {pid: n for (_m, pid), n in sb.stats().gets_ok.items()}
 
@@ -93,11 +83,7 @@ def test_killed_run_loses_nothing_and_reruns_fetch_only_what_is_not_final(
 
     # Run 1: killed with SIGKILL part-way, once a reader sees some answers committed.
     child = start_fetch(sandbox, ids_file, store_file)
-    deadline = time.monotonic() + 120
-    while stored_rows(store_file) < 150:
-        assert child.poll() is None, "the fetch ended before it could be killed part-way"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_for_stored(child, store_file, 150)
     child.send_signal(signal.SIGKILL)
     child.communicate(timeout=30)
     assert child.returncode == -signal.SIGKILL

@@ -7,7 +7,7 @@ import statistics
 
 import pytest
 import requests
-from sandbox_helpers import VERSION, create, get, token
+from sandbox_helpers import VERSION, create, detail, get, token
 
 from payrecon.sandbox import Faults, Merchant, SandboxConfig, running
 from payrecon.sandbox.faults import delay_for, random_failure
@@ -94,3 +94,31 @@ def test_faults_copy_is_live_and_private() -> None:
         sb.faults.error_500_rate = 1.0
         assert sb.config.faults is sb.faults
         assert shared.error_500_rate == 0.0  # the caller's object is not changed
+
+
+def test_429s_without_retry_after_as_the_documented_platform() -> None:
+    # The platform documents no Retry-After (platform-api.md §5.5): the sandbox can leave it
+    # out of both its rate-limit 429s and its random ones.
+    config = SandboxConfig(rate_limit=0.5, rate_burst=1, rate_limit_retry_after=False)
+    with running(config) as sb:
+        tok = token(sb, ["GET /payouts/R-1"])
+        answers = [get(sb, "R-1", tok) for _ in range(3)]
+        limited = [r for r in answers if r.status_code == 429]
+        assert limited and all("Retry-After" not in r.headers for r in limited)
+    with running(SandboxConfig(faults=Faults(error_429_rate=1.0))) as sb:
+        tok = token(sb, ["GET /payouts/F-1"])
+        sb.faults.error_429_retry_after = None
+        assert "Retry-After" not in get(sb, "F-1", tok).headers
+        sb.faults.error_429_retry_after = 2.5
+        assert get(sb, "F-1", tok).headers["Retry-After"] == "2.5"
+
+
+def test_detail_patches_change_one_payouts_detail() -> None:
+    patches = {"P-1": {"process": {"createdAt": "2024-05-02t08:15:00z", "isTest": None}}}
+    with running(SandboxConfig(final_after=0, faults=Faults(detail_patches=patches))) as sb:
+        for pid in ("P-1", "P-2"):
+            assert create(sb, pid).status_code == 201
+        odd, plain = detail(sb, "P-1"), detail(sb, "P-2")
+    assert odd["process"]["createdAt"] == "2024-05-02t08:15:00z"
+    assert "isTest" not in odd["process"] and "isTest" in plain["process"]
+    assert odd["paymentRequested"] == plain["paymentRequested"]  # the rest is untouched

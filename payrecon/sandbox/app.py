@@ -2,8 +2,8 @@
 
 Every business call (``/payouts/...``, ``/balances``) runs the same gauntlet, in this order:
 injected latency, ``X-API-Version`` (400), the id rule (400, payouts only), injected faults (500 /
-429 / 401), the bearer token (401), the merchant's rate limit (429 with ``Retry-After``), the
-operation named in the token (403).
+429 / 401), the bearer token (401), the merchant's rate limit (429, ``Retry-After`` unless
+configured without), the operation named in the token (403).
 Only then is the payout read or created. Everything the sandbox does not implement is a JSON 404,
 a wrong method a JSON 405, an oversized body 413: nothing but an injected fault is ever a 5xx.
 """
@@ -17,6 +17,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import Any
 
 from aiohttp import web
 
@@ -39,6 +40,19 @@ _JSON = "application/json"
 _VERSION = str(API_VERSION)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396: objects merge key by key, ``None`` removes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
 
 
 def _json(status: int, body: str | bytes, headers: dict[str, str] | None = None) -> web.Response:
@@ -123,7 +137,9 @@ class SandboxApp:
         if failure == 500:
             raise Refusal.basic(500, "Internal server error (injected).")
         if failure == 429:
-            raise Refusal.basic(429, "Too many requests (injected).", **{"Retry-After": "1"})
+            after = self.faults.error_429_retry_after
+            extra = {} if after is None else {"Retry-After": f"{after:g}"}
+            raise Refusal.basic(429, "Too many requests (injected).", **extra)
         if failure == 401:
             raise Refusal.basic(401, "The token was revoked (injected).")
         auth = request.headers.get("Authorization", "")
@@ -134,7 +150,8 @@ class SandboxApp:
             raise Refusal.basic(401, "Missing, malformed or expired authorization token.")
         wait = self.limiter.take(claims.sub)
         if wait is not None:
-            raise Refusal.basic(429, "Too many requests.", **{"Retry-After": str(wait)})
+            extra = {"Retry-After": str(wait)} if self.config.rate_limit_retry_after else {}
+            raise Refusal.basic(429, "Too many requests.", **extra)
         if operation not in claims.operations:
             raise Refusal.basic(403, "The token does not allow this operation.")
         merchant = self.merchants.get(claims.sub)
@@ -193,6 +210,9 @@ class SandboxApp:
             return _refused(exc)
         self.recorder.requests[("GET", "payout", 200)] += 1
         self.recorder.gets_ok[(claims.sub, id_payout)] += 1
+        patch = self.faults.detail_patches.get(id_payout)
+        if patch is not None:  # an injected oddity in this payout's detail
+            return _json(200, dumps(merge_patch(payout.detail(time.time()), patch)))
         return _json(200, payout.detail_body(time.time()))
 
     async def post_payout(self, request: web.Request) -> web.Response:

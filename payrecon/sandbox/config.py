@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 #: The demo merchant. Its secret belongs to the emulator alone and guards nothing real, so it may
 #: be printed (``payrecon sandbox`` shows it); a real merchant's secret never is.
@@ -47,7 +48,16 @@ class Faults:
         ``"live"`` or ``"sandbox"``: a lognormal delay fitted to the real host's median and p90,
         with rare long tails up to the measured maximum (§5.7).
     error_500_rate, error_429_rate, error_401_rate
-        Share of business calls answered 500, 429 (with ``Retry-After: 1``) or 401 at random.
+        Share of business calls answered 500, 429 or 401 at random: load the client did not
+        cause (another process on the merchant, the platform's own). They do not use up the
+        rate limit.
+    error_429_retry_after
+        The ``Retry-After`` seconds sent with those random 429s; ``None`` sends none.
+    detail_patches
+        Payout id -> a JSON merge patch (RFC 7396) applied to that payout's detail before it
+        is sent: a field in an unusual but valid form (``"createdAt": "2024-05-02t08:15:00z"``)
+        or one the client cannot read (an amount sent as a string). ``None`` in the patch
+        removes the field. Only values that are exact JSON (``Decimal`` for numbers) may go in.
     token_lifetime
         Cap on a token's life in seconds (may be under 60): its ``exp`` claim still tells the truth.
     max_operations
@@ -61,6 +71,8 @@ class Faults:
     error_500_rate: float = 0.0
     error_429_rate: float = 0.0
     error_401_rate: float = 0.0
+    error_429_retry_after: float | None = 1.0
+    detail_patches: dict[str, Any] = field(default_factory=dict)
     token_lifetime: float | None = None
     max_operations: int | None = None
     random_seed: int | None = None
@@ -88,7 +100,11 @@ class SandboxConfig:
         as ``skipped`` in the stats.
     rate_limit, rate_burst
         Business calls a second per merchant (a token bucket) and the bucket's size
-        (default ``max(1, rate_limit / 10)``); above it: 429 with ``Retry-After``.
+        (default ``max(1, rate_limit / 10)``); above it: 429.
+    rate_limit_retry_after
+        Whether those 429s carry ``Retry-After`` (the whole seconds until the bucket has a token
+        again). The platform documents no such header (platform-api.md §5.5), so a client must
+        cope without it: ``False`` is the documented platform, ``True`` a kinder one.
     max_body
         Request bodies larger than this many bytes get 413.
     max_header
@@ -110,6 +126,7 @@ class SandboxConfig:
     callback_remote: bool = False
     rate_limit: float | None = None
     rate_burst: float | None = None
+    rate_limit_retry_after: bool = True
     max_body: int = 1024 * 1024
     max_header: int = 8190
     faults: Faults = field(default_factory=Faults)

@@ -96,7 +96,8 @@ _RATE_LIMITED = {
     **_error("Too many requests (the merchant's rate limit, or an injected fault)."),
     "headers": {
         "Retry-After": {
-            "description": "Whole seconds to wait before the next call.",
+            "description": "Seconds to wait before the next call (absent when the sandbox"
+            " is set up like the documented platform, which sends none).",
             "schema": {"type": "integer", "minimum": 1},
         }
     },

@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from payrecon.aiothread import ServedApp, serve
-from payrecon.errors import ConfigError
 from payrecon.sandbox.app import SandboxApp
 from payrecon.sandbox.config import Faults, SandboxConfig
 from payrecon.sandbox.stats import SandboxStats
@@ -250,10 +249,7 @@ def serve_forever(
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     sandbox = Sandbox(config)
     try:
-        try:
-            sandbox.start(port=port, host=host)
-        except OSError as exc:
-            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        sandbox.start(port=port, host=host)  # a port taken is a ConfigError naming it
         announce(sandbox.base_url)
         if seed is not None:
             announce(f"seeded {sandbox.seed(seed)} payouts from {seed}")
