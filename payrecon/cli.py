@@ -417,8 +417,6 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     out = dated_folder(args.out) if args.dated else args.out
     ledger = read_ledger(args.ledger, args.mapping)
     ledger = confirm(ledger, confirmations, extras)
-    for line in detection_lines(ledger_info(ledger)):
-        print(line, file=sys.stderr)
     extra_ids: list[str] | None = None
     if args.ids is not None:
         from payrecon.ids import read_ids
@@ -476,6 +474,8 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     statuses, extra_ids = platform_side(statuses, extra_ids, extras)
     for note in extras.notes:
         print(note)
+    for line in detection_lines(ledger_info(ledger)):  # once the inputs are all good
+        print(line, file=sys.stderr)
     import_on_the_side(  # a core is free while reconciling
         "payrecon.report.html", "payrecon.report.figures", "payrecon.report.excel"
     )

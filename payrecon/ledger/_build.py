@@ -173,7 +173,9 @@ def _inferred_pattern(table: pa.Table, name: str) -> str | None:
     if shared is None:
         return None
     prefix, share = shared
-    dirty = any(not ID_RULE.fullmatch(v) for v in values)
+    # A bank's reference field is mostly text around the ids; an id column with one id typed
+    # wrong ("PO 2026/0100") is not, and that id is reported as invalid, not taken apart.
+    dirty = sum(1 for v in values if not ID_RULE.fullmatch(v)) >= 0.2 * len(values)
     # Only where some cells are not ids at all: a clean column (``PO-1``, ``12345``) keeps every
     # id as written, whatever most of them start with.
     return _pattern_for(prefix) if dirty and share >= 0.3 else None
