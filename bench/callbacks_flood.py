@@ -1,7 +1,7 @@
 """A flood of forged callbacks while the platform calls back real payouts: what it costs.
 
 In one process, all on loopback: the sandbox (at the live host's latency profile by default),
-a store, and ``payrecon.callbacks`` listening with its default limits. Then, at once:
+a store, and ``payrecon.receiver._receiver`` listening with its default limits. Then, at once:
 
 * forgers send thousands of callbacks for random unknown ids, from many loopback addresses
   (127.0.0.2, 127.0.0.3, ...: each is one sender for the per-sender limit);
@@ -36,9 +36,9 @@ from pathlib import Path
 import aiohttp
 import requests
 
-from payrecon.callbacks import CallbackReceiver, ReceiverLimits
+from payrecon.receiver._receiver import CallbackReceiver, ReceiverLimits
 from payrecon.sandbox import Faults, SandboxConfig, running
-from payrecon.store import Store
+from payrecon.store._store import Store
 
 ACCOUNT = {"accountName": "A N Other", "accountNumber": "12345678"}
 

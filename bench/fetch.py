@@ -128,8 +128,8 @@ class Arrivals:
 
 def child(base_url: str, ids_file: Path, concurrency: int | None) -> None:
     """Fetch every id in ``ids_file``; print one JSON line of figures."""
-    from payrecon.client import Client
-    from payrecon.fetch import BulkFetch
+    from payrecon.client._client import Client
+    from payrecon.client._fetch import BulkFetch
 
     ids = ids_file.read_text().split()
     if os.environ.get("BENCH_LOG"):  # the pacer's decisions, for a look at one run

@@ -10,7 +10,8 @@ Both sides start from the same two CSV files and end with their results written:
   report, every mismatching row and the rows unique to each side.
 
 Both children run with arrow on jemalloc (``ARROW_DEFAULT_MEMORY_POOL=jemalloc``, what payrecon's
-command picks for itself, see ``payrecon.runtime``): pandas reads through arrow too, and datacompy
+command picks for itself, see ``payrecon.cli._runtime``): pandas reads through arrow too, and
+datacompy
 is ~0.4 s faster with it than with arrow's default mimalloc, so neither side gains from the
 allocator alone.
 

@@ -29,7 +29,7 @@ from reconcile import CHILD_ENV, OUT, generate
 CHILD = r"""
 import json, statistics, sys, time
 import payrecon
-from payrecon.frames import read_statuses
+from payrecon.statuses._table import read_statuses
 
 ledger = payrecon.read_ledger(sys.argv[1])
 statuses = read_statuses(sys.argv[2])

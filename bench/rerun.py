@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from payrecon.sandbox import Faults, SandboxConfig, running
-from payrecon.store import Store
+from payrecon.store._store import Store
 
 FINALS = ("SUCCESS", "SUCCESS", "SUCCESS", "FAILED", "REFUSED")
 

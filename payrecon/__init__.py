@@ -23,19 +23,19 @@ __version__ = "0.1.0"
 
 #: public name -> the module that defines it
 _EXPORTS: dict[str, str] = {
-    "Client": "payrecon.client",
+    "Client": "payrecon.client._client",
     "Settings": "payrecon.config",
-    "read_ids": "payrecon.ids",
+    "read_ids": "payrecon.client.ids",
     "read_ledger": "payrecon.ledger",
     "reconcile": "payrecon.core",
-    "Reconciliation": "payrecon.reconciliation",
-    "FeeSchedule": "payrecon.fees",
-    "Store": "payrecon.store",
-    "PayoutDetail": "payrecon.records",
-    "PayoutAccepted": "payrecon.records",
-    "FetchOutcome": "payrecon.records",
-    "read_statuses": "payrecon.frames",
-    "write_statuses": "payrecon.frames",
+    "Reconciliation": "payrecon.core.result",
+    "FeeSchedule": "payrecon.core.fees",
+    "Store": "payrecon.store._store",
+    "PayoutDetail": "payrecon.client.records",
+    "PayoutAccepted": "payrecon.client.records",
+    "FetchOutcome": "payrecon.client.records",
+    "read_statuses": "payrecon.statuses._table",
+    "write_statuses": "payrecon.statuses._table",
 }
 _SUBMODULES = ("errors", "sandbox")
 
@@ -59,13 +59,13 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from payrecon import errors, sandbox
-    from payrecon.client import Client
+    from payrecon.client._client import Client
+    from payrecon.client.ids import read_ids
+    from payrecon.client.records import FetchOutcome, PayoutAccepted, PayoutDetail
     from payrecon.config import Settings
     from payrecon.core import reconcile
-    from payrecon.fees import FeeSchedule
-    from payrecon.frames import read_statuses, write_statuses
-    from payrecon.ids import read_ids
+    from payrecon.core.fees import FeeSchedule
+    from payrecon.core.result import Reconciliation
     from payrecon.ledger import read_ledger
-    from payrecon.reconciliation import Reconciliation
-    from payrecon.records import FetchOutcome, PayoutAccepted, PayoutDetail
-    from payrecon.store import Store
+    from payrecon.statuses._table import read_statuses, write_statuses
+    from payrecon.store._store import Store

@@ -1,5 +1,5 @@
 """``python -m payrecon`` is the ``payrecon`` command."""
 
-from payrecon.cli import run
+from payrecon.cli._main import run
 
 run()

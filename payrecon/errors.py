@@ -22,7 +22,7 @@
             ├── ServerError           5xx
             └── BadResponse           200, with a body the client cannot read
 
-The CLI maps these to exit codes in one place (``payrecon.cli``): ``InputError``,
+The CLI maps these to exit codes in one place (``payrecon.cli._main``): ``InputError``,
 ``ConfigError`` and ``StoreError`` are 2, every ``PlatformError`` is 3 (the platform is why), and
 ``ConservationError`` is 5.
 
@@ -95,7 +95,7 @@ class StoreError(PayreconError):
 
 
 class ConservationError(PayreconError):
-    """The conservation proof of a reconciliation failed (:mod:`payrecon.conservation`).
+    """The conservation proof of a reconciliation failed (:mod:`payrecon.core._conservation`).
 
     Never a finding about the data: rows or money that came in did not all come out by category,
     which is a bug in payrecon. ``failures`` names each equation that did not add up.

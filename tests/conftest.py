@@ -12,7 +12,7 @@ import pytest
 from payrecon.sandbox import Sandbox, SandboxConfig, running
 
 if TYPE_CHECKING:
-    from payrecon.reconciliation import Reconciliation
+    from payrecon.core.result import Reconciliation
 
 
 @pytest.fixture
@@ -29,8 +29,8 @@ def reconcile_sample() -> Reconciliation:
     """data/ledger.csv (with data/mapping.toml) against data/statuses_sample.csv, at a fixed
     time: the reconciliation the report tests and snapshots read."""
     from payrecon.core import reconcile
-    from payrecon.frames import read_statuses
     from payrecon.ledger import read_ledger
+    from payrecon.statuses._table import read_statuses
 
     return reconcile(
         read_ledger(DATA / "ledger.csv", DATA / "mapping.toml"),

@@ -15,10 +15,10 @@ from typing import Any
 
 import requests
 
+from payrecon.client.records import loads
 from payrecon.errors import StoreError
-from payrecon.records import loads
 from payrecon.sandbox import Sandbox
-from payrecon.store import Store
+from payrecon.store._store import Store
 
 VERSION = {"Accept": "application/json", "X-API-Version": "2"}
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import jwt
 import pytest
 
-from payrecon.auth import Token, TokenProvider, TokenSet, token_from_jwt
+from payrecon.client._auth import Token, TokenProvider, TokenSet, token_from_jwt
 from payrecon.errors import CredentialsError, PlatformError, TokenRequestRejected
 
 KEY = "the-platform-signing-key-that-we-never-get-to-see"

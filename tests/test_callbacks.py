@@ -20,9 +20,14 @@ import pytest
 import requests
 from callback_helpers import sandbox_fixture, seed, store_fixture, wait_for  # noqa: F401
 
-from payrecon.callback_store import KEPT_BODY
-from payrecon.callbacks import CallbackReceiver, ReceiverLimits, parse_callback, run_receiver
-from payrecon.store import Store
+from payrecon.receiver._receiver import (
+    CallbackReceiver,
+    ReceiverLimits,
+    parse_callback,
+    run_receiver,
+)
+from payrecon.store._callbacks import KEPT_BODY
+from payrecon.store._store import Store
 
 
 @pytest.mark.parametrize(
@@ -263,7 +268,7 @@ def test_the_callbacks_command_receives_until_sigterm(sandbox: Any, tmp_path: Pa
 def test_the_stats_view_reads_the_counts_from_the_store(
     sandbox: Any, store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from payrecon.cli import main
+    from payrecon.cli._main import main
 
     with run_receiver(store, sandbox.client()) as receiver:
         requests.post(receiver.url, json={"idEntity": "ST-1"}, timeout=10)
@@ -283,7 +288,7 @@ def test_the_stats_view_reads_the_counts_from_the_store(
 def test_a_failed_fetch_is_stored_with_the_words_a_bulk_fetch_writes(
     sandbox: Any, store: Store
 ) -> None:
-    from payrecon.frames import statuses_frame
+    from payrecon.statuses._table import statuses_frame
 
     store.register(["ERR-1"], "imported")
     sandbox.faults.error_429_rate = 1.0  # every GET throttled (tokens still issued)
@@ -305,7 +310,7 @@ def test_a_failed_fetch_is_stored_with_the_words_a_bulk_fetch_writes(
 def test_an_older_store_loses_the_ids_only_a_callback_ever_named(tmp_path: Path) -> None:
     import sqlite3
 
-    from payrecon.records import FetchOutcome
+    from payrecon.client.records import FetchOutcome
 
     path = tmp_path / "old.db"
     with Store(path, base_url="http://x", merchant_code="M") as s:

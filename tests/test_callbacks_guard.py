@@ -23,11 +23,11 @@ import requests
 from callback_helpers import sandbox_fixture, store_fixture, wait_for  # noqa: F401
 from callback_helpers import seed as seed_rows
 
-from payrecon.callback_guard import client_address, parse_networks
-from payrecon.callback_keys import SIG_PARAM, key_for_store, key_path_for, load_or_create_key
-from payrecon.callbacks import ReceiverLimits, run_receiver
 from payrecon.errors import ConfigError
-from payrecon.store import Store
+from payrecon.receiver._guard import client_address, parse_networks
+from payrecon.receiver._keys import SIG_PARAM, key_for_store, key_path_for, load_or_create_key
+from payrecon.receiver._receiver import ReceiverLimits, run_receiver
+from payrecon.store._store import Store
 
 ACCOUNT = {"accountName": "A N Other", "accountNumber": "12345678"}
 ROOT = Path(__file__).resolve().parent.parent
@@ -241,7 +241,7 @@ def _receiver_process(sandbox: Any, tmp_path: Path, nofile: int | None) -> subpr
         "import resource, sys\n"
         f"n = {nofile!r}\n"
         "if n: resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))\n"
-        "from payrecon.cli import main\n"
+        "from payrecon.cli._main import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
     return subprocess.Popen(
@@ -347,9 +347,9 @@ def test_refused_bodies_are_kept_cut_short_under_a_total_cap(sandbox: Any, store
 def test_the_budget_is_a_small_share_of_the_limit_once_the_client_found_it() -> None:
     import threading
 
-    from payrecon.callback_confirm import Confirmer, ParkingArea
-    from payrecon.callback_guard import TokenBucket
-    from payrecon.records import FetchOutcome
+    from payrecon.client.records import FetchOutcome
+    from payrecon.receiver._confirm import Confirmer, ParkingArea
+    from payrecon.receiver._guard import TokenBucket
 
     area = ParkingArea(10)
     budget = TokenBucket(2.0, 21)

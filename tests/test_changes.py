@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from payrecon.changes import OpenItem, diff, key_of, open_now
-from payrecon.records import FetchOutcome, PayoutDetail
-from payrecon.regressions import find
-from payrecon.store import Store
+from payrecon.client.records import FetchOutcome, PayoutDetail
+from payrecon.core._changes import OpenItem, diff, key_of, open_now
+from payrecon.core._regressions import find
+from payrecon.store._store import Store
 
 T0 = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 

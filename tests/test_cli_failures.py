@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from payrecon.cli import main
+from payrecon.cli._main import main
 from payrecon.sandbox import Sandbox, SandboxConfig, running
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -120,7 +120,7 @@ def test_ids_file_that_is_not_text_exits_2(
 def test_a_huge_line_or_too_many_ids_is_refused_with_bounded_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from payrecon import ids as ids_module
+    from payrecon.client import ids as ids_module
     from payrecon.errors import InputError
 
     monkeypatch.setattr(ids_module, "MAX_LINE_BYTES", 4096)
@@ -138,8 +138,8 @@ def test_a_huge_line_or_too_many_ids_is_refused_with_bounded_memory(
 def test_a_binary_stream_is_refused_after_reading_its_start(tmp_path: Path) -> None:
     # A named pipe that would give NULs for ever: reading it whole would never end (and fill
     # memory); refusing it from its first bytes ends at once. The writer stops when we close.
+    from payrecon.client.ids import read_ids
     from payrecon.errors import InputError
-    from payrecon.ids import read_ids
 
     fifo = tmp_path / "ids.fifo"
     os.mkfifo(fifo)

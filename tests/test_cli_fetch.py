@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from payrecon.cli import main
-from payrecon.frames import MONEY, read_statuses
+from payrecon.cli._main import main
 from payrecon.sandbox import Sandbox, SandboxConfig, running
+from payrecon.statuses._table import MONEY, read_statuses
 
 ENV = ("PAYRECON_BASE_URL", "PAYRECON_MERCHANT_CODE", "PAYRECON_SECRET", "PAYRECON_MAX_RETRIES")
 
@@ -125,8 +125,8 @@ def test_unreachable_platform_exit_3(
 
 
 def test_read_ids_forms(tmp_path: Path) -> None:
+    from payrecon.client.ids import read_ids
     from payrecon.errors import InputError
-    from payrecon.ids import read_ids
 
     text = write_ids(tmp_path / "a.txt", ["\ufeffP-1", "  P-2  ", "", "a b", "P-1"])
     assert read_ids(text) == ["P-1", "P-2", "a b", "P-1"]  # invalid and repeated ids are kept

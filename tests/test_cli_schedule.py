@@ -14,9 +14,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from payrecon.cli import main
-from payrecon.schedule import EXIT_FOUND, dated_folder, parse_fail_on
-from payrecon.store import Store
+from payrecon.cli._main import main
+from payrecon.cli._schedule import EXIT_FOUND, dated_folder, parse_fail_on
+from payrecon.store._store import Store
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 OFFLINE = [
@@ -39,7 +39,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def test_exit_codes_are_distinct() -> None:
-    from payrecon import cli
+    from payrecon.cli import _main as cli
 
     assert EXIT_FOUND not in (cli.EXIT_OK, cli.EXIT_ERROR, cli.EXIT_USAGE, cli.EXIT_PLATFORM)
 

@@ -16,11 +16,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from payrecon.cli import main
-from payrecon.records import FetchOutcome, PayoutDetail, loads
+from payrecon.cli._main import main
+from payrecon.client.records import FetchOutcome, PayoutDetail, loads
 from payrecon.sandbox import SandboxConfig, running
-from payrecon.store import Store
-from payrecon.story import payout_story
+from payrecon.store._store import Store
+from payrecon.store.story import payout_story
 
 DETAIL = loads(
     '{"paymentRequested": {"money": {"amount": 10.50, "currencyCode": "USD"}},'

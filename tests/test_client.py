@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from payrecon import __version__
-from payrecon.client import Backoff, Client
+from payrecon.client._client import Backoff, Client
 from payrecon.errors import (
     BadRequest,
     BusinessError,
@@ -194,7 +194,7 @@ def test_typed_errors_from_the_sandbox() -> None:
 
 
 def test_created_payouts_go_on_the_stores_register(tmp_path: Path) -> None:
-    from payrecon.store import Store
+    from payrecon.store._store import Store
 
     with running(SandboxConfig(final_after=0)) as sb:
         client = sb.client()

@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_cli_reconcile import offline
 
-from payrecon.cli import EXIT_PROOF
-from payrecon.conservation import prove
+from payrecon.cli._main import EXIT_PROOF
 from payrecon.core import _assemble, reconcile
+from payrecon.core._conservation import prove
 from payrecon.errors import ConservationError
-from payrecon.frames import conform
+from payrecon.statuses._table import conform
 
 D = Decimal
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -165,8 +165,8 @@ def test_a_failing_proof_writes_the_outputs_then_exits_5(
     assert "conservation proof failed" in err and "ledger amounts in EUR 3530.80 !=" in err
     assert (out / "rows.csv").is_file() and (out / "summary.csv").is_file()
     with pytest.raises(ConservationError):  # and the library raises at once by default
-        from payrecon.frames import read_statuses
         from payrecon.ledger import read_ledger
+        from payrecon.statuses._table import read_statuses
 
         reconcile(
             read_ledger(DATA / "ledger.csv", DATA / "mapping.toml"),

@@ -10,8 +10,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from payrecon.categories import CATEGORIES
-from payrecon.demo import LIVE_PAYOUTS, run_demo
+from payrecon.cli._demo import LIVE_PAYOUTS, run_demo
+from payrecon.core.categories import CATEGORIES
 from payrecon.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent

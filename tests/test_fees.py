@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from payrecon.core.fees import FeeRule, FeeSchedule
 from payrecon.errors import InputError
-from payrecon.fees import FeeRule, FeeSchedule
-from payrecon.frames import MONEY_TYPE
+from payrecon.statuses._table import MONEY_TYPE
 
 D = Decimal
 SCHEDULE = FeeSchedule(

@@ -11,11 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from payrecon.client._fetch import unique_ids
+from payrecon.client.records import FetchOutcome, PayoutDetail
 from payrecon.errors import CredentialsError
-from payrecon.fetch import unique_ids
-from payrecon.frames import MONEY, STATUS_COLUMNS
-from payrecon.records import FetchOutcome, PayoutDetail
 from payrecon.sandbox import Faults, Merchant, SandboxConfig, running
+from payrecon.statuses._table import MONEY, STATUS_COLUMNS
 
 STATUSES = ("SUCCESS", "FAILED", "REFUSED", "PROCESSING")
 
@@ -188,7 +188,7 @@ def test_statuses_types_stable_whatever_the_mix(tmp_path: Path) -> None:
 def test_wrong_credentials_stop_the_run_at_once(tmp_path: Path) -> None:
     with running(SandboxConfig(final_after=0)) as sb:
         expected = seed(sb, tmp_path, 30)
-        from payrecon.client import Client
+        from payrecon.client._client import Client
 
         with (
             Client(sb.base_url, sb.merchant_code, "not-the-secret") as client,
@@ -212,7 +212,7 @@ def test_many_merchants_stay_apart(tmp_path: Path) -> None:
     )
     with running(config) as sb:
         expected = seed(sb, tmp_path, 5)
-        from payrecon.client import Client
+        from payrecon.client._client import Client
 
         with Client(sb.base_url, "m-two", "secret-two") as other:
             outcomes = other.fetch(list(expected), progress=False)
@@ -282,8 +282,8 @@ def test_progress_bar_when_asked(tmp_path: Path, capsys) -> None:
 def test_calls_in_flight_follow_the_pace_not_a_pool(tmp_path: Path) -> None:
     # At 40 calls a second and half a second a call, Little's law gives 20 in flight (plus the
     # few kept waiting for the pacer): far below the cap of 300, which a fixed pool would fill.
-    from payrecon.fetch import BulkFetch, queue_target
-    from payrecon.throttle import AdaptiveRate
+    from payrecon.client._fetch import BulkFetch, queue_target
+    from payrecon.client._throttle import AdaptiveRate
 
     with running(SandboxConfig(final_after=0, faults=Faults(latency=0.5))) as sb:
         expected = seed(sb, tmp_path, 120)
@@ -297,7 +297,7 @@ def test_calls_in_flight_follow_the_pace_not_a_pool(tmp_path: Path) -> None:
 def test_calls_in_flight_grow_with_the_latency_up_to_the_cap(tmp_path: Path) -> None:
     # A second a call and no limit: the pacer keeps sending, so calls pile up in flight up to
     # the cap, which holds.
-    from payrecon.fetch import BulkFetch
+    from payrecon.client._fetch import BulkFetch
 
     with running(SandboxConfig(final_after=0, faults=Faults(latency=1.0))) as sb:
         expected = seed(sb, tmp_path, 300)

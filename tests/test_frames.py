@@ -7,8 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from payrecon.frames import MONEY, STATUS_COLUMNS, read_statuses, statuses_frame, write_statuses
-from payrecon.records import FetchOutcome, PayoutDetail
+from payrecon.client.records import FetchOutcome, PayoutDetail
+from payrecon.statuses._table import (
+    MONEY,
+    STATUS_COLUMNS,
+    read_statuses,
+    statuses_frame,
+    write_statuses,
+)
 
 money = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1e12"), places=2)
 

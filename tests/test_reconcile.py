@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from payrecon.categories import CATEGORIES
 from payrecon.core import reconcile
-from payrecon.fees import FeeRule, FeeSchedule
-from payrecon.frames import MONEY, conform
+from payrecon.core.categories import CATEGORIES
+from payrecon.core.fees import FeeRule, FeeSchedule
 from payrecon.ledger import read_ledger
+from payrecon.statuses._table import MONEY, conform
 
 D = Decimal
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -261,7 +261,7 @@ def test_float_money_is_refused() -> None:
 
 def test_outputs(tmp_path: Path) -> None:
     led = read_ledger(DATA / "ledger.csv", DATA / "mapping.toml")
-    from payrecon.frames import read_statuses
+    from payrecon.statuses._table import read_statuses
 
     rec = reconcile(led, read_statuses(DATA / "statuses_sample.csv"))
     written = rec.to_csv(tmp_path)

@@ -5,7 +5,13 @@ from decimal import Decimal
 
 import pytest
 
-from payrecon.records import PayoutDetail, UnreadableDetail, loads, money_fits, parse_timestamp
+from payrecon.client.records import (
+    PayoutDetail,
+    UnreadableDetail,
+    loads,
+    money_fits,
+    parse_timestamp,
+)
 
 GUIDE_DETAIL = b"""{
   "paymentRequested": {"money": {"amount": 42.05, "currencyCode": "USD"}},

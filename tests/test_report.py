@@ -17,15 +17,15 @@ import pytest
 from conftest import SAMPLE_COUNTS, reconcile_sample
 from matplotlib.figure import Figure
 
-from payrecon.categories import CATEGORIES
 from payrecon.core import reconcile
-from payrecon.fees import FeeRule, FeeSchedule
-from payrecon.frames import conform
-from payrecon.reconciliation import Reconciliation
+from payrecon.core.categories import CATEGORIES
+from payrecon.core.fees import FeeRule, FeeSchedule
+from payrecon.core.result import Reconciliation
 from payrecon.report import charts
 from payrecon.report.figures import processing_ages
 from payrecon.report.html import group_digits
 from payrecon.report.order import worst_first
+from payrecon.statuses._table import conform
 
 D = Decimal
 DATA = Path(__file__).resolve().parent.parent / "data"

@@ -30,7 +30,7 @@ import pytest
 from conftest import reconcile_sample
 
 from payrecon import __version__
-from payrecon.reconciliation import Reconciliation
+from payrecon.core.result import Reconciliation
 from payrecon.report.html import render_html
 from payrecon.report.model import ReportModel, build_model
 from payrecon.report.text import render_text
@@ -188,7 +188,7 @@ def test_the_model_is_built_in_one_place(sample: Reconciliation) -> None:
 def test_the_result_does_not_import_the_report() -> None:
     """The import direction is one way: the report depends on the result, never the reverse."""
     code = (
-        "import sys, payrecon.reconciliation\n"
+        "import sys, payrecon.core.result\n"
         "bad = sorted(m for m in sys.modules if m.startswith('payrecon.report'))\n"
         "assert not bad, bad\n"
     )

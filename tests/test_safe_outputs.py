@@ -22,13 +22,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from payrecon.cellsafe import TRIGGERS, escape_cell, escape_text, unescape_cell, unescape_text
+from payrecon.client.ids import read_ids
+from payrecon.client.records import FetchOutcome, PayoutDetail
 from payrecon.core import reconcile
 from payrecon.csvout import unescape_cell as csvout_unescape_cell
-from payrecon.frames import read_statuses, statuses_frame, write_statuses
-from payrecon.ids import read_ids
 from payrecon.ledger import read_ledger
-from payrecon.records import FetchOutcome, PayoutDetail
-from payrecon.store import Store
+from payrecon.statuses._table import read_statuses, statuses_frame, write_statuses
+from payrecon.store._store import Store
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 HOSTILE = [

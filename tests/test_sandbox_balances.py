@@ -9,8 +9,8 @@ from pathlib import Path
 import requests
 from sandbox_helpers import VERSION, token
 
-from payrecon.balances import Balance
-from payrecon.records import loads
+from payrecon.client.records import loads
+from payrecon.core._balances import Balance
 from payrecon.sandbox import Merchant, SandboxConfig, running
 
 SEED = """id_payout,amount,currency,status,fee_amount,created_at,processed_at,is_test

@@ -16,7 +16,7 @@ import pytest
 import requests
 from sandbox_helpers import wait_for
 
-from payrecon.records import loads
+from payrecon.client.records import loads
 from payrecon.sandbox import Merchant, Sandbox, SandboxConfig, running
 
 TOKEN_BODY = """{

@@ -21,7 +21,7 @@ from sandbox_helpers import (
     wait_final,
 )
 
-from payrecon.records import loads
+from payrecon.client.records import loads
 from payrecon.sandbox import Merchant, Sandbox, SandboxConfig, running
 from payrecon.sandbox.payouts import fee_for
 

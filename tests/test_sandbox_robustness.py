@@ -16,7 +16,7 @@ import pytest
 import requests
 from sandbox_helpers import VERSION, bearer, create, detail, token
 
-from payrecon.records import loads
+from payrecon.client.records import loads
 from payrecon.sandbox import Faults, Sandbox, SandboxConfig, running
 
 BAD_JSON = [

@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from payrecon.records import loads
+from payrecon.client.records import loads
 from payrecon.sandbox import Sandbox
 
 HEADERS = {"Accept": "application/json", "X-API-Version": "2"}

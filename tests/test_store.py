@@ -17,11 +17,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from payrecon.client.records import FetchOutcome, PayoutDetail, loads
 from payrecon.errors import StoreError
-from payrecon.frames import STATUS_COLUMNS, statuses_frame
-from payrecon.records import FetchOutcome, PayoutDetail, loads
-from payrecon.store import Store, dumps_exact, open_store
-from payrecon.store_schema import SCHEMA_VERSION
+from payrecon.statuses._table import STATUS_COLUMNS, statuses_frame
+from payrecon.store._schema import SCHEMA_VERSION
+from payrecon.store._store import Store, dumps_exact, open_store
 
 URL = "http://127.0.0.1:9/"
 MERCHANT = "M-TEST"

@@ -6,7 +6,7 @@ import heapq
 
 import pytest
 
-from payrecon.throttle import AdaptiveRate
+from payrecon.client._throttle import AdaptiveRate
 
 
 class FakeClock:

@@ -54,7 +54,6 @@ from datetime import datetime
 
 import pandas as pd
 
-from payrecon.categories import CATEGORIES, EXCEPTION_FLAGS, FLAGS
 from payrecon.core._align import align
 from payrecon.core._assemble import ROW_COLUMNS, RunInfo, assemble
 from payrecon.core._checks import (
@@ -75,8 +74,9 @@ from payrecon.core._flags import flags
 from payrecon.core._inputs import ledger_columns
 from payrecon.core._suggestions import DEFAULT_WINDOW
 from payrecon.core._tolerance import Tolerance
-from payrecon.fees import FeeSchedule
-from payrecon.reconciliation import Reconciliation
+from payrecon.core.categories import CATEGORIES, EXCEPTION_FLAGS, FLAGS
+from payrecon.core.fees import FeeSchedule
+from payrecon.core.result import Reconciliation
 
 
 def reconcile(
@@ -107,7 +107,8 @@ def reconcile(
         ``Decimal`` or the money dtype) and optionally ``currency``, ``fee``, ``status`` /
         ``status_mapped``, ``date``, ``source_row``.
     statuses
-        The statuses table (:mod:`payrecon.frames`). Payouts in it that no ledger row names become
+        The statuses table (:mod:`payrecon.statuses._table`). Payouts in it that no ledger row
+        names become
         ``missing_in_ledger`` rows (or ``missing_on_platform`` / ``fetch_error`` if their fetch
         failed). A duplicated id keeps its last row (the latest fetch).
     ids
@@ -125,14 +126,15 @@ def reconcile(
         Metadata carried into the result and its report.
     regressions
         Payouts the store saw in one final status and now sees in another
-        (:func:`payrecon.regressions.from_store`); their rows get the flag ``status_regressed``
+        (:func:`payrecon.core._regressions.from_store`); their rows get the flag
+        ``status_regressed``
         and the column ``status_history``.
     match_window
         Days between a ledger row's date and a payout's for a suggested match
         (:mod:`payrecon.core._suggestions`).
     set_aside, rows_read
         The rows the ledger reader set aside (reason -> count) and the rows it read in all, for
-        the conservation proof (:mod:`payrecon.conservation`).
+        the conservation proof (:mod:`payrecon.core._conservation`).
     check
         Raise :class:`~payrecon.errors.ConservationError` when the proof fails (the command line
         passes ``False``, writes its outputs, then checks).

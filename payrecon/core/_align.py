@@ -27,7 +27,7 @@ from payrecon.core._inputs import (
     to_numpy_mask,
 )
 from payrecon.core._match import IdMatch, match_ids
-from payrecon.frames import MONEY_TYPE, TEXT
+from payrecon.statuses._table import MONEY_TYPE, TEXT
 
 #: The fetch error of a payout the platform answered 410 Gone.
 NOT_FOUND = "not_found"

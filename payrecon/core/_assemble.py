@@ -1,6 +1,6 @@
 """Step 6: the result: the category of each row (the first mask that applies), ``issues``, the rows
 and exceptions frames, the summary and its proof, the suggestions, and the metadata, as one
-:class:`~payrecon.reconciliation.Reconciliation`."""
+:class:`~payrecon.core.result.Reconciliation`."""
 
 from __future__ import annotations
 
@@ -15,17 +15,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from payrecon.categories import CATEGORIES, FLAGS, QUIET
-from payrecon.conservation import with_proof
 from payrecon.core._align import ResultRows
+from payrecon.core._conservation import with_proof
 from payrecon.core._flags import Flags, duplicate_roles
 from payrecon.core._inputs import Column
 from payrecon.core._suggestions import suggestions
 from payrecon.core._summary import conservation_proof, summarise
 from payrecon.core._tolerance import Tolerance, describe_tolerance
-from payrecon.fees import FeeSchedule
-from payrecon.frames import TEXT, TIMESTAMP, pandas_type
-from payrecon.reconciliation import Reconciliation
+from payrecon.core.categories import CATEGORIES, FLAGS, QUIET
+from payrecon.core.fees import FeeSchedule
+from payrecon.core.result import Reconciliation
+from payrecon.statuses._table import TEXT, TIMESTAMP, pandas_type
 
 if TYPE_CHECKING:
     from payrecon.ledger import SetAside

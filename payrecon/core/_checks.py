@@ -17,8 +17,8 @@ import pyarrow.compute as pc
 from payrecon.core._align import ResultRows
 from payrecon.core._inputs import to_numpy_mask
 from payrecon.core._tolerance import Tolerance, tolerance_per_row
-from payrecon.frames import MONEY_TYPE, TEXT
 from payrecon.platform import FAILED, PROCESSING, REFUSED
+from payrecon.statuses._table import MONEY_TYPE, TEXT
 
 _ZERO = pa.scalar(Decimal(0), MONEY_TYPE)
 _NO_MONEY = pa.scalar(None, MONEY_TYPE)

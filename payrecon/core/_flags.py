@@ -1,5 +1,5 @@
 """Step 5: what a row carries beside its category: the flags of ``issues`` (in the order of
-:data:`~payrecon.categories.FLAGS`), the columns they explain, and ``duplicate_role``."""
+:data:`~payrecon.core.categories.FLAGS`), the columns they explain, and ``duplicate_role``."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from payrecon.amounts import fraction_fits
-from payrecon.categories import DUPLICATE_ROLES
 from payrecon.core._align import ResultRows
 from payrecon.core._checks import not_fetched
 from payrecon.core._inputs import Column, flat, to_numpy_mask
 from payrecon.core._tolerance import Tolerance, tolerance_per_row
-from payrecon.fees import FeeSchedule
-from payrecon.frames import MONEY_TYPE, TEXT
+from payrecon.core.categories import DUPLICATE_ROLES
+from payrecon.core.fees import FeeSchedule
 from payrecon.platform import ZERO_DECIMAL_CURRENCIES
+from payrecon.statuses._table import MONEY_TYPE, TEXT
 
 
 @dataclass(frozen=True)
@@ -95,8 +95,8 @@ def status_regressed(
     rows: ResultRows, regressions: pd.DataFrame | None
 ) -> tuple[np.ndarray, pa.Array, pd.DataFrame]:
     """The ``status_regressed`` mask, the ``status_history`` column, and the regressions that
-    name a row of this result (:mod:`payrecon.regressions`)."""
-    from payrecon.regressions import describe, empty
+    name a row of this result (:mod:`payrecon.core._regressions`)."""
+    from payrecon.core._regressions import describe, empty
 
     if regressions is None or len(regressions) == 0:
         return np.zeros(rows.total, dtype=bool), pa.nulls(rows.total, TEXT), empty()

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from payrecon.frames import MONEY_TYPE, TEXT
+from payrecon.statuses._table import MONEY_TYPE, TEXT
 
 Column: TypeAlias = pa.Array | pa.ChunkedArray
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from payrecon.core._inputs import Column, chunks, flat, to_numpy_mask
-from payrecon.frames import TEXT
+from payrecon.statuses._table import TEXT
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Some ledger rows book money under an id that cannot be followed: blank (``no_pay
 (``invalid_id``: a typo such as ``PO 1234``), or one the platform does not know
 (``missing_on_platform``: a digit swapped). Meanwhile the platform holds payouts that no ledger
 row names (``missing_in_ledger``). Very often these are the same money. This module proposes
-pairs, never confirms them: a person does (``--confirmed``, :mod:`payrecon.confirmed`).
+pairs, never confirms them: a person does (``--confirmed``, :mod:`payrecon.core._confirmed`).
 
 A ledger row and a platform payout are candidates when
 
@@ -47,10 +47,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from payrecon.amounts import MONEY_TYPE, int64_units
-from payrecon.categories import CATEGORIES
 from payrecon.core._align import ResultRows
 from payrecon.core._inputs import flat, to_numpy_mask
 from payrecon.core._tolerance import Tolerance, tolerance_per_row
+from payrecon.core.categories import CATEGORIES
 
 #: Default ``--match-window``: days between the ledger's date and the payout's.
 DEFAULT_WINDOW = 3
@@ -437,7 +437,7 @@ def _groups(pool: np.ndarray, units: np.ndarray, target: int, tol: int) -> list[
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """The suggestions table in pandas: text as strings, money exact, integers nullable."""
-    from payrecon.frames import TIMESTAMP, pandas_type
+    from payrecon.statuses._table import TIMESTAMP, pandas_type
 
     frame = table.select(list(COLUMNS)).to_pandas(types_mapper=pandas_type)
     if frame["ledger_date"].dtype != TIMESTAMP:

@@ -12,11 +12,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from payrecon.categories import CATEGORIES
-from payrecon.conservation import Conservation, prove
 from payrecon.core._align import ResultRows
+from payrecon.core._conservation import Conservation, prove
 from payrecon.core._inputs import to_numpy_mask
-from payrecon.frames import MONEY, MONEY_TYPE, STRING, TEXT
+from payrecon.core.categories import CATEGORIES
+from payrecon.statuses._table import MONEY, MONEY_TYPE, STRING, TEXT
 
 #: The currency key of rows that name none on either side.
 UNKNOWN_CURRENCY = "(unknown)"
@@ -162,7 +162,7 @@ def conservation_proof(
     set_aside: Mapping[str, int],
     rows_read: int | None,
 ) -> Conservation:
-    """The proof (:mod:`payrecon.conservation`): ledger rows and money in equal rows and money
+    """The proof (:mod:`payrecon.core._conservation`): ledger rows and money in equal rows and money
     by category, and every id asked of the platform was answered or failed with a reason."""
     n_ledger = len(rows.ledger)
     once = rows.found & rows.first_of_id  # each distinct id of the statuses table, once

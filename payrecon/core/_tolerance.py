@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from payrecon.frames import MONEY_TYPE
+from payrecon.statuses._table import MONEY_TYPE
 
 #: The key of a per-currency tolerance that applies to every other currency.
 ANY_CURRENCY = "*"

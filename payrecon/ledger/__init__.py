@@ -40,7 +40,7 @@ from payrecon.errors import InputError
 from payrecon.ledger._build import LEDGER_COLUMNS, RAW_PREFIX, SetAside, build
 from payrecon.ledger._rows import REASONS
 from payrecon.ledger._source import read_source
-from payrecon.mapping import Mapping, load_mapping, mapping_from_dict
+from payrecon.ledger.mapping import Mapping, load_mapping, mapping_from_dict
 
 
 def as_mapping(mapping: str | Path | Mapping | dict[str, Any] | None) -> Mapping:
@@ -64,7 +64,7 @@ def read_ledger(
     path
         A ``.csv`` (or ``.txt``/``.tsv``: any delimiter), ``.xlsx`` or ``.parquet`` file.
     mapping
-        A mapping TOML file, a :class:`~payrecon.mapping.Mapping`, the equivalent dict, or
+        A mapping TOML file, a :class:`~payrecon.ledger.mapping.Mapping`, the equivalent dict, or
         ``None`` to detect the header, the columns (by names in several languages, the id by its
         content) and the number habits.
 

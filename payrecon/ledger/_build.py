@@ -22,11 +22,10 @@ import pyarrow.compute as pc
 from payrecon.amounts import currency_tokens, parse_amounts
 from payrecon.currency import currency_of_token, known_codes
 from payrecon.errors import InputError, Problem
-from payrecon.frames import MONEY, MONEY_TYPE, STRING, TEXT
 from payrecon.ledger._dates import parse_dates
 from payrecon.ledger._rows import CODE, REASONS, TRANSACTION, RowPlan, plan_rows, text
 from payrecon.ledger._source import Source
-from payrecon.mapping import (
+from payrecon.ledger.mapping import (
     MONEY_ROLES,
     REQUIRED_ROLES,
     Mapping,
@@ -34,6 +33,7 @@ from payrecon.mapping import (
     split_header_currency,
 )
 from payrecon.platform import ID_RULE
+from payrecon.statuses._table import MONEY, MONEY_TYPE, STRING, TEXT
 
 RAW_PREFIX = "raw."
 LEDGER_COLUMNS = (

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from payrecon.errors import Problem
-from payrecon.frames import TIMESTAMP
+from payrecon.statuses._table import TIMESTAMP
 
 _TIMES = ("", " %H:%M", " %H:%M:%S")
 _DAY_FIRST = ("%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d-%m-%y")

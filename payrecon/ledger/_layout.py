@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from payrecon.errors import InputError
-from payrecon.mapping import COMMON_NAMES, _norm, split_header_currency
+from payrecon.ledger.mapping import COMMON_NAMES, _norm, split_header_currency
 
 DELIMITERS = (",", ";", "\t", "|")
 #: How many lines from the top the header may stand at.

@@ -29,9 +29,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from payrecon.errors import InputError, Problem
-from payrecon.frames import TEXT
 from payrecon.ledger._source import Source
-from payrecon.mapping import MONEY_ROLES, Mapping, split_header_currency
+from payrecon.ledger.mapping import MONEY_ROLES, Mapping, split_header_currency
+from payrecon.statuses._table import TEXT
 
 _TOTAL = re.compile(
     r"^(?:grand\s*)?(?:sub-?\s*)?totals?\b|^summe\b|^gesamt|^zwischensumme|^jumlah\s+(?:total|"

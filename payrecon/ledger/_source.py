@@ -22,7 +22,6 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from payrecon.errors import InputError
-from payrecon.frames import TEXT
 from payrecon.ledger._decode import Decoded, decode
 from payrecon.ledger._layout import (
     Layout,
@@ -31,7 +30,8 @@ from payrecon.ledger._layout import (
     is_framed,
     unframe,
 )
-from payrecon.mapping import Mapping
+from payrecon.ledger.mapping import Mapping
+from payrecon.statuses._table import TEXT
 
 #: How much of the top of a file the header search reads.
 _SAMPLE_BYTES = 1 << 18

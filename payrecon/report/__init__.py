@@ -1,7 +1,7 @@
 """Reports of a reconciliation, all rendered from one model.
 
 ``model``   :func:`~payrecon.report.model.build_model` turns a
-            :class:`~payrecon.reconciliation.Reconciliation` into a frozen
+            :class:`~payrecon.core.result.Reconciliation` into a frozen
             :class:`~payrecon.report.model.ReportModel` (exact text, exceptions worst first)
 ``order``   the orders a person reads in: exceptions worst first, changes by kind
 ``html``    the HTML page and the Jupyter view (jinja2 template ``templates/report.html``)

@@ -24,7 +24,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator, PercentFormatter
 
-from payrecon.categories import QUIET
+from payrecon.core.categories import QUIET
 
 #: One colour per platform status; any other status word is drawn in ``OTHER``.
 STATUS_COLOURS: dict[str, str] = {

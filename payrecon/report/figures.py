@@ -26,7 +26,7 @@ from payrecon.platform import PROCESSING
 from payrecon.report import charts
 
 if TYPE_CHECKING:
-    from payrecon.reconciliation import Reconciliation
+    from payrecon.core.result import Reconciliation
 
 
 @dataclass(frozen=True)

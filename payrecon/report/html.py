@@ -1,4 +1,4 @@
-"""The HTML report of a :class:`~payrecon.reconciliation.Reconciliation`, from a jinja2 template.
+"""The HTML report of a :class:`~payrecon.core.result.Reconciliation`, from a jinja2 template.
 
 One self-contained file: the CSS sits in a ``<style>`` element, the charts are PNGs inside
 ``data:image/png;base64,...`` URIs, and there is no script and no address of anything to fetch, so
@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from payrecon.report.model import ReportModel, build_model
 
 if TYPE_CHECKING:
-    from payrecon.reconciliation import Reconciliation
+    from payrecon.core.result import Reconciliation
 
 _env = Environment(
     loader=PackageLoader("payrecon.report", "templates"),

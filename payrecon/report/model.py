@@ -23,13 +23,13 @@ import pandas as pd
 
 from payrecon import __version__
 from payrecon.amounts import at_currency_scale
-from payrecon.balances import gaps
-from payrecon.categories import ADVICE, CATEGORIES, QUIET
+from payrecon.core._balances import gaps
+from payrecon.core.categories import ADVICE, CATEGORIES, QUIET
 from payrecon.csvout import frame_to_text_table
 from payrecon.report.order import moving_changes, worst_first
 
 if TYPE_CHECKING:
-    from payrecon.reconciliation import Reconciliation
+    from payrecon.core.result import Reconciliation
     from payrecon.report.figures import Chart
 
 #: A table cell as the report shows it: exact text for money and times, else the plain value.

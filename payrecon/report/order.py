@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from payrecon.categories import CATEGORIES
-from payrecon.changes import CHANGES
+from payrecon.core._changes import CHANGES
+from payrecon.core.categories import CATEGORIES
 from payrecon.csvout import arrow_array
 
 
@@ -66,7 +66,7 @@ def worst_first(exceptions: pd.DataFrame) -> pd.DataFrame:
 
 def moving_changes(changes: pd.DataFrame) -> pd.DataFrame:
     """The changes worth reading (new, changed, resolved; not ``still_open``), in
-    :data:`~payrecon.changes.CHANGES`' order, stable within a kind."""
+    :data:`~payrecon.core._changes.CHANGES`' order, stable within a kind."""
     order = {c: i for i, c in enumerate(CHANGES)}
     moving = changes[changes["change"] != "still_open"]
     return moving.iloc[np.argsort(moving["change"].map(order).to_numpy(), kind="stable")]

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from payrecon.aiothread import ServedApp, serve
+from payrecon._aiothread import ServedApp, serve
 from payrecon.sandbox.app import SandboxApp
 from payrecon.sandbox.config import Faults, SandboxConfig
 from payrecon.sandbox.stats import SandboxStats
@@ -144,8 +144,9 @@ class Sandbox:
         return fn() if self._served is None else self._served.call(fn)
 
     def client(self, **kw: Any) -> Any:
-        """A ``payrecon.client.Client`` for the first merchant; closed when the sandbox stops."""
-        from payrecon.client import Client
+        """A ``payrecon.client._client.Client`` for the first merchant; closed when the sandbox
+        stops."""
+        from payrecon.client._client import Client
 
         client = Client(
             base_url=self.base_url, merchant_code=self.merchant_code, secret=self.secret, **kw
