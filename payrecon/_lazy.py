@@ -21,6 +21,8 @@ def lazy(
         if name not in exports:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         module = importlib.import_module(exports[name], package)
+        if exports[name].lstrip(".") == name:  # the name is a public submodule itself
+            return module
         return getattr(module, name)
 
     def dir_() -> list[str]:

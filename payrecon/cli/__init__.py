@@ -14,6 +14,11 @@ _EXPORTS = {
     "main": "._main",
     "run": "._main",
     "build_parser": "._main",
+    "DATA_DIR": "._demo",
+    "demo_sandbox": "._demo",
+    "run_demo": "._demo",
+    "write_outputs": "._demo",
+    "log_line": "._schedule",
 }
 
 __getattr__, __dir__ = lazy(__name__, _EXPORTS)

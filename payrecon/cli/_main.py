@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from payrecon import __version__
 from payrecon.cli._signals import terminate_as_interrupt
@@ -185,14 +185,64 @@ def _retry_after_arg(text: str) -> float | None:
     return value
 
 
+#: What every ``--help`` ends with: where the platform and credentials come from, and what each
+#: exit code means (the one table of them; :func:`main` maps errors to these codes).
+EPILOG = """\
+environment (or a .env file in the working directory):
+  PAYRECON_BASE_URL       the platform: a URL or a preset (aopay-sandbox, echelonpay-sandbox,
+                          echelonpay); no default host: nothing is sent to a host you did not name
+  PAYRECON_MERCHANT_CODE  the merchant code (Merchant ID)
+  PAYRECON_SECRET         the merchant secret key (never printed, logged or stored)
+  PAYRECON_CONCURRENCY    the cap on calls in flight (default 512; below it they follow the pace)
+  PAYRECON_MAX_RETRIES    retries per call (default 6)
+
+exit codes:
+  0    done (discrepancies found are findings, not errors)
+  1    any other payrecon error
+  2    bad input or usage: one line on stderr names the file, row and column
+  3    the platform could not be reached, refused the credentials, or failed
+  4    reconcile --fail-on found what it names
+  5    the conservation proof failed (a payrecon bug; the outputs are written first)
+  130  interrupted (Ctrl-C); 143 stopped by SIGTERM: what was fetched is kept
+  141  the reader of the output went away (payrecon ... | head)
+
+results go to stdout, diagnostics to stderr; docs/commands.md has every option."""
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Help that shows each option's default (when it has one worth showing) and keeps the
+    epilog's layout."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text.lower()
+            or default in (None, False, argparse.SUPPRESS)
+            or action.option_strings == []
+            or (isinstance(default, list | tuple) and not default)
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="payrecon",
         description="Fetch payout statuses from AOPay / EchelonPay; reconcile them with a ledger.",
+        epilog=EPILOG,
+        formatter_class=_Help,
     )
     parser.add_argument("--version", action="version", version=f"payrecon {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add = sub.add_parser
+
+    def add_parser(name: str, **kw: Any) -> argparse.ArgumentParser:
+        kw.setdefault("description", (kw.get("help") or "").capitalize() + ".")
+        return _add(name, formatter_class=_Help, epilog=EPILOG, **kw)
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
 
     p = sub.add_parser("fetch", help="fetch the status of every payout id in a file")
     p.add_argument(
@@ -252,18 +302,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("callbacks", help="receive the platform's callbacks into the store")
     p.add_argument("--port", type=int, help="port to listen on (0: a free one)")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     _add_platform_options(p)
     p.add_argument("--store", type=Path, default=Path("payrecon.db"))
     _add_receiver_options(p)
     p.set_defaults(func=_cmd_callbacks)
 
     p = sub.add_parser("show", help="one payout's story: detail, history, callbacks, ledger rows")
-    p.add_argument("id_payout")
-    p.add_argument("--ledger", type=Path)
-    p.add_argument("--mapping", type=Path)
+    p.add_argument("id_payout", help="the payout id (Merchant Order ID)")
+    p.add_argument("--ledger", type=Path, help="a ledger export: show the rows that name the id")
+    p.add_argument("--mapping", type=Path, help="the mapping to read --ledger with")
     _add_platform_options(p)
-    p.add_argument("--store", type=Path, default=Path("payrecon.db"))
+    p.add_argument(
+        "--store", type=Path, default=Path("payrecon.db"), help="the store with its history"
+    )
     p.set_defaults(func=_cmd_show)
 
     p = sub.add_parser(
@@ -285,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_inspect)
 
     p = sub.add_parser("demo", help="the whole job on the embedded sandbox and sample data")
-    p.add_argument("--out", type=Path, default=Path("reports/demo"))
+    p.add_argument("--out", type=Path, default=Path("reports/demo"), help="folder for the report")
     p.set_defaults(func=_cmd_demo)
     return parser
 

@@ -54,6 +54,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from payrecon._lazy import lazy
 from payrecon.core._align import align
 from payrecon.core._assemble import ROW_COLUMNS, RunInfo, assemble
 from payrecon.core._checks import (
@@ -182,4 +183,34 @@ def reconcile(
     return result
 
 
-__all__ = ["CATEGORIES", "EXCEPTION_FLAGS", "FLAGS", "ROW_COLUMNS", "reconcile"]
+#: The core's other public names, imported on first use (the result, the words, the fee schedule,
+#: and the steps of a recorded run that a notebook may call on its own).
+_EXPORTS = {
+    "ADVICE": ".categories",
+    "QUIET": ".categories",
+    "FeeSchedule": ".fees",
+    "Reconciliation": ".result",
+    "record_run": "._changes",
+    "from_store": "._regressions",
+    "with_balances": "._balances",
+}
+__getattr__, _ = lazy(__name__, _EXPORTS)
+
+__all__ = [  # noqa: RUF022 (the interface's names, then the lazy ones)
+    "CATEGORIES",
+    "EXCEPTION_FLAGS",
+    "FLAGS",
+    "ROW_COLUMNS",
+    "reconcile",
+    "ADVICE",
+    "QUIET",
+    "FeeSchedule",
+    "Reconciliation",
+    "record_run",
+    "from_store",
+    "with_balances",
+]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -12,3 +12,16 @@
 The dependency runs one way: these modules import the result; the result imports them only
 inside the methods that render (``to_html``, ``to_excel``, ``summary_text``, ``_repr_html_``).
 """
+
+from payrecon._lazy import lazy
+
+#: Public names beyond the modules above: the figures a notebook draws with.
+_EXPORTS = {
+    "charts": ".charts",
+    "figures": ".figures",
+    "money_str": ".figures",
+    "platform_payouts": ".figures",
+    "processing_ages": ".figures",
+}
+__getattr__, __dir__ = lazy(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)
