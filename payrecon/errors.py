@@ -22,9 +22,10 @@
             ├── ServerError           5xx
             └── BadResponse           200, with a body the client cannot read
 
-The CLI maps these to exit codes in one place (``payrecon.cli._main``): ``InputError``,
-``ConfigError`` and ``StoreError`` are 2, every ``PlatformError`` is 3 (the platform is why), and
-``ConservationError`` is 5.
+Each error carries its exit code (``exit_code``) and the word its message starts with
+(``label``); the CLI catches :class:`PayreconError` once and exits with that code:
+``InputError``, ``ConfigError`` and ``StoreError`` are 2 (bad input or usage), every
+``PlatformError`` is 3 (the platform is why), ``ConservationError`` is 5, anything else 1.
 
 Errors carry what a person needs to act (method, path, status, code) and never a request body,
 header or token: the secret and bearer tokens must not reach a traceback or a log.
@@ -35,13 +36,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+#: The exit codes of the command, one table (``payrecon --help`` prints it with their meaning).
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_PLATFORM = 3
+EXIT_FOUND = 4
+EXIT_PROOF = 5
+
 
 class PayreconError(Exception):
     """Base of every error payrecon raises on purpose."""
 
+    exit_code: int = EXIT_ERROR
+    #: What the command's one line starts with after "payrecon: " (None: the error's type).
+    label: str | None = None
+
 
 class ConfigError(PayreconError):
     """Settings are missing or malformed."""
+
+    exit_code = EXIT_USAGE
+    label = "error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +87,9 @@ class Problem:
 class InputError(PayreconError):
     """A user's file or argument is bad. Lists the first problems and how many there are in all."""
 
+    exit_code = EXIT_USAGE
+    label = "error"
+
     shown = 20
 
     def __init__(self, summary: str, problems: Sequence[Problem] = ()) -> None:
@@ -93,6 +112,9 @@ class InputError(PayreconError):
 class StoreError(PayreconError):
     """The store cannot be used: locked by another writer, corrupted, or another platform's."""
 
+    exit_code = EXIT_USAGE
+    label = "error"
+
 
 class ConservationError(PayreconError):
     """The conservation proof of a reconciliation failed (:mod:`payrecon.core._conservation`).
@@ -101,7 +123,8 @@ class ConservationError(PayreconError):
     which is a bug in payrecon. ``failures`` names each equation that did not add up.
     """
 
-    exit_code = 5
+    exit_code = EXIT_PROOF
+    label = ""  # the message says what it is
 
     def __init__(self, failures: Sequence[str]) -> None:
         self.failures = tuple(failures)
@@ -113,6 +136,9 @@ class ConservationError(PayreconError):
 
 class PlatformError(PayreconError):
     """The platform did not answer with success. ``method`` and ``path`` name the call."""
+
+    exit_code = EXIT_PLATFORM
+    label = "platform"
 
     def __init__(self, message: str, *, method: str = "", path: str = "") -> None:
         self.method = method

@@ -25,23 +25,17 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from payrecon import __version__
 from payrecon.cli._signals import terminate_as_interrupt
 from payrecon.errors import (
+    EXIT_OK,
+    EXIT_PLATFORM,
     ConfigError,
-    ConservationError,
     InputError,
     PayreconError,
     PlatformError,
-    StoreError,
 )
 
 if TYPE_CHECKING:
     import pandas as pd  # the command imports it only once its arguments are checked
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_PLATFORM = 3
-#: The conservation proof failed: a payrecon bug, never a finding (payrecon.core._conservation).
-EXIT_PROOF = 5
 EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM is 143 (payrecon.cli._signals)
 #: What a shell reports for a command killed by SIGPIPE: the reader of its output went away.
 EXIT_BROKEN_PIPE = 141
@@ -525,8 +519,8 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
             )
             return int(args.interrupts.exit_code())
     statuses, extra_ids = platform_side(statuses, extra_ids, extras)
-    for note in extras.notes:
-        print(note)
+    for note in extras.notes:  # diagnostics, beside the results
+        print(note, file=sys.stderr)
     for line in detection_lines(ledger_info(ledger)):  # once the inputs are all good
         print(line, file=sys.stderr)
     import_on_the_side(  # a core is free while reconciling
@@ -567,7 +561,8 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         print(f"wrote {files}, {report}")
         print(
             f"report.xlsx not written: {len(rec.rows):,} rows is more than "
-            f"{AUTO_EXCEL_ROWS:,} (about 4,000 rows a second); --excel writes it anyway"
+            f"{AUTO_EXCEL_ROWS:,} (about 4,000 rows a second); --excel writes it anyway",
+            file=sys.stderr,
         )
     if rec.conservation is not None:
         rec.conservation.verify()
@@ -812,18 +807,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.interrupts = interrupts
         try:
             return int(args.func(args))
-        except (InputError, ConfigError, StoreError) as exc:
-            print(f"payrecon: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        except PlatformError as exc:  # unreachable, refused credentials, failing: its doing
-            print(f"payrecon: platform: {exc}", file=sys.stderr)
-            return EXIT_PLATFORM
-        except ConservationError as exc:
-            print(f"payrecon: {exc}", file=sys.stderr)
-            return EXIT_PROOF
-        except PayreconError as exc:
-            print(f"payrecon: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return EXIT_ERROR
+        except PayreconError as exc:  # the one place errors become exit codes: each has its own
+            label = type(exc).__name__ if exc.label is None else exc.label
+            print(f"payrecon: {label + ': ' if label else ''}{exc}", file=sys.stderr)
+            return exc.exit_code
         except KeyboardInterrupt:
             print("payrecon: interrupted", file=sys.stderr)
             return interrupts.exit_code()

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from payrecon.core.result import Reconciliation
 
 #: Exit code of a run that found a category named in ``--fail-on``.
-EXIT_FOUND = 4
+from payrecon.errors import EXIT_FOUND
+
 #: ``--fail-on exceptions``: any row that needs a person.
 ANY_EXCEPTION = "exceptions"
 #: ``--fail-on new``: any exception new since the last run; ``new:<word>``: a new one carrying
