@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from payrecon.sandbox import Sandbox
 
 #: Where the demo data lives: ``data/`` beside the package in a source checkout.
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"  # payrecon/cli/_demo.py: the checkout
 DEMO_FILES = (
     "demo_payouts.csv",
     "demo_ledger.csv",
