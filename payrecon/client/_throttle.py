@@ -108,7 +108,7 @@ class AdaptiveRate:
         Share of the estimated limit the rate drops to on a back-off.
     cubic
         Growth constant: the rate returns to the last limit ``cbrt((1 - beta) / cubic)`` seconds
-        after a decrease (2.3 s with the defaults), and lingers there about as long again.
+        after a decrease (3.2 s with the defaults), and lingers there about as long again.
     round_size
         Answers per round: the background is measured over one round, and a round's count of
         429s is what is judged against it.
@@ -131,7 +131,7 @@ class AdaptiveRate:
         min_rate: float = 2.0,
         max_rate: float = 100_000.0,
         beta: float = 0.95,
-        cubic: float = 0.004,
+        cubic: float = 0.0015,
         round_size: int = 64,
         confidence: float = 2.5,
         slack: float = 1.5,
