@@ -220,5 +220,5 @@ def test_large_reconciliations_skip_excel_unless_asked(
     code, out, err = run(capsys, "--out", str(tmp_path / "a"))
     assert code == 0 and not (tmp_path / "a" / "report.xlsx").exists()
     assert "report.xlsx not written: 43 rows" in err  # a diagnostic: stderr
-    code, out, _ = run(capsys, "--out", str(tmp_path / "b"), "--excel")
+    code, _, _ = run(capsys, "--out", str(tmp_path / "b"), "--excel")
     assert code == 0 and (tmp_path / "b" / "report.xlsx").is_file()
