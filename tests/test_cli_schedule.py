@@ -217,7 +217,7 @@ def test_large_reconciliations_skip_excel_unless_asked(
     import payrecon.report.excel
 
     monkeypatch.setattr(payrecon.report.excel, "AUTO_EXCEL_ROWS", 10)  # the sample has 43 rows
-    code, out, err = run(capsys, "--out", str(tmp_path / "a"))
+    code, _, err = run(capsys, "--out", str(tmp_path / "a"))
     assert code == 0 and not (tmp_path / "a" / "report.xlsx").exists()
     assert "report.xlsx not written: 43 rows" in err  # a diagnostic: stderr
     code, _, _ = run(capsys, "--out", str(tmp_path / "b"), "--excel")
