@@ -39,9 +39,14 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def test_exit_codes_are_distinct() -> None:
-    from payrecon.cli import _main as cli
+    from payrecon import errors
 
-    assert EXIT_FOUND not in (cli.EXIT_OK, cli.EXIT_ERROR, cli.EXIT_USAGE, cli.EXIT_PLATFORM)
+    assert EXIT_FOUND not in (
+        errors.EXIT_OK,
+        errors.EXIT_ERROR,
+        errors.EXIT_USAGE,
+        errors.EXIT_PLATFORM,
+    )
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_cli_reconcile import offline
 
-from payrecon.cli._main import EXIT_PROOF
+from payrecon.errors import EXIT_PROOF
 from payrecon.core import _assemble, reconcile
 from payrecon.core._conservation import prove
 from payrecon.errors import ConservationError
