@@ -12,10 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_cli_reconcile import offline
 
-from payrecon.errors import EXIT_PROOF
 from payrecon.core import _assemble, reconcile
 from payrecon.core._conservation import prove
-from payrecon.errors import ConservationError
+from payrecon.errors import EXIT_PROOF, ConservationError
 from payrecon.statuses._table import conform
 
 D = Decimal
