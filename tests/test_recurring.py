@@ -221,9 +221,9 @@ def test_suggestions_then_confirmed_matches_count_as_matched(
     text = Path("o1/suggestions.csv").read_text()
     confirmed.write_text(text + "99,OLD 1,fetch_error,5.00,EUR,,PO-1,,,,,,\n")
     assert reconcile(ledger, "o2", *args, "--confirmed", str(confirmed)) == 0
-    out = capsys.readouterr().out
-    assert "confirmed matches: 2 applied, 1 stale" in out
-    assert "the ledger has no row 99" in out
+    err = capsys.readouterr().err  # a note on the run: stderr, beside the results
+    assert "confirmed matches: 2 applied, 1 stale" in err
+    assert "the ledger has no row 99" in err
     rows = read(Path("o2/rows.csv")).set_index("source_row")
     assert rows.loc["2", "id_payout"] == "PO-17" and rows.loc["2", "category"] == "matched"
     assert rows.loc["3", "id_payout"] == "A+B" and rows.loc["3", "category"] == "matched"

@@ -149,12 +149,18 @@ def find_layout_in_lines(
     choices = [delimiter] if delimiter else list(DELIMITERS)
     found: list[tuple[tuple[int, int, int], int, str, bool, list[str]]] = []
     for d in choices:
-        framed = d == "|" and sum(is_framed(t) for _, t in lines[:SEARCH_LINES]) >= 2
-        records = [(n, split_line(t, d, framed and is_framed(t))) for n, t in lines]
-        hit = best_header(records)
-        if hit is not None:
+        # A |-framed list (SAP) frames its header too; a plain |-separated file may still have
+        # rows that start and end with an empty cell ("||Total||"), which are not a frame.
+        for framed in (True, False) if d == "|" else (False,):
+            records = [(n, split_line(t, d, framed and is_framed(t))) for n, t in lines]
+            hit = best_header(records)
+            if hit is None:
+                continue
             i, score = hit
+            if framed and not is_framed(lines[i][1]):
+                continue
             found.append((score, records[i][0], d, framed, records[i][1]))
+            break
     if not found:
         first = lines[0][1][:80]
         raise InputError(
