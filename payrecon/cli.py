@@ -318,7 +318,7 @@ def _read_statuses_early(path: Path) -> pd.DataFrame:
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     """Reconcile; exit 4 (``schedule.EXIT_FOUND``) when a ``--fail-on`` category appears. The
     last line printed is always the one-line summary for logs."""
-    from payrecon.runtime import import_on_the_side, reuse_freed_memory
+    from payrecon.runtime import import_on_the_side, reuse_freed_memory, speed_trick
     from payrecon.schedule import (
         EXIT_FOUND,
         dated_folder,
@@ -354,7 +354,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     extras = Extras()
     reuse_freed_memory()
     early = None
-    if args.statuses is not None and args.statuses.is_file():
+    if args.statuses is not None and args.statuses.is_file() and speed_trick("early_statuses"):
         # Read the statuses table on the side, from now: arrow parses the file (outside the GIL)
         # while pandas imports here, then the frame is made while the ledger is read.
         from concurrent.futures import ThreadPoolExecutor
@@ -423,9 +423,10 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     statuses, extra_ids = platform_side(statuses, extra_ids, extras)
     for note in extras.notes:
         print(note)
-    import_on_the_side(  # a core is free while reconciling
-        "payrecon.report.html", "payrecon.report.figures", "payrecon.report.excel"
-    )
+    if speed_trick("side_imports"):
+        import_on_the_side(  # a core is free while reconciling
+            "payrecon.report.html", "payrecon.report.figures", "payrecon.report.excel"
+        )
     rec = reconcile(
         ledger,
         statuses,
@@ -444,12 +445,16 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
             rec = finish(rec, extras, history, args.run_name)
     else:
         rec = finish(rec, extras, None, None)
-    from concurrent.futures import ThreadPoolExecutor
+    if speed_trick("parallel_write"):
+        from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="payrecon-csv") as writer:
-        csv_job = writer.submit(rec.to_csv, out)  # beside the report: the CSV is mostly arrow
-        report = rec.to_html(out / "report.html")  # and the charts mostly Python
-        written = csv_job.result()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="payrecon-csv") as writer:
+            csv_job = writer.submit(rec.to_csv, out)  # beside the report: the CSV is mostly arrow
+            report = rec.to_html(out / "report.html")  # and the charts mostly Python
+            written = csv_job.result()
+    else:
+        written = rec.to_csv(out)
+        report = rec.to_html(out / "report.html")
     from payrecon.report.excel import AUTO_EXCEL_ROWS
 
     print(rec.summary_text())
@@ -736,4 +741,8 @@ def run(argv: Sequence[str] | None = None) -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe has nothing to flush to
             stream.flush()
-    os._exit(code)
+    from payrecon.runtime import speed_trick
+
+    if speed_trick("fast_exit"):
+        os._exit(code)
+    sys.exit(code)

@@ -28,6 +28,7 @@ from payrecon.core._inputs import (
 )
 from payrecon.core._match import IdMatch, match_ids
 from payrecon.frames import MONEY_TYPE, TEXT
+from payrecon.runtime import speed_trick
 
 #: The fetch error of a payout the platform answered 410 Gone.
 NOT_FOUND = "not_found"
@@ -117,7 +118,7 @@ def align(ledger: LedgerColumns, statuses: pd.DataFrame, ids: Iterable[str] | No
     platform = _in_parallel(
         lambda item: pc.take(column(statuses, *item), status_row),
         _PLATFORM_COLUMNS,
-        total >= _PARALLEL_ROWS,
+        total >= _PARALLEL_ROWS and speed_trick("parallel_takes"),
     )
     row_id = pa.chunked_array(
         [
