@@ -11,13 +11,12 @@ credentials; beyond it, 4 a ``reconcile --fail-on`` category was found (``payrec
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from payrecon import __version__
 from payrecon.errors import (
@@ -29,9 +28,6 @@ from payrecon.errors import (
     StoreError,
     TransportError,
 )
-
-if TYPE_CHECKING:
-    import pandas as pd  # the command imports it only once its arguments are checked
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -305,20 +301,10 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_statuses_early(path: Path) -> pd.DataFrame:
-    """The statuses table, read by a thread that starts before pandas is imported."""
-    from payrecon.statuses_csv import read_statuses_table  # pyarrow only
-
-    table = read_statuses_table(path)
-    from payrecon.frames import statuses_from_table  # waits for pandas, if still importing
-
-    return statuses_from_table(table)
-
-
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     """Reconcile; exit 4 (``schedule.EXIT_FOUND``) when a ``--fail-on`` category appears. The
     last line printed is always the one-line summary for logs."""
-    from payrecon.runtime import import_on_the_side, reuse_freed_memory, speed_trick
+    from payrecon.runtime import reuse_freed_memory
     from payrecon.schedule import (
         EXIT_FOUND,
         dated_folder,
@@ -353,15 +339,6 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     confirmations = read_confirmed(args.confirmed) if args.confirmed else []
     extras = Extras()
     reuse_freed_memory()
-    early = None
-    if args.statuses is not None and args.statuses.is_file() and speed_trick("early_statuses"):
-        # Read the statuses table on the side, from now: arrow parses the file (outside the GIL)
-        # while pandas imports here, then the frame is made while the ledger is read.
-        from concurrent.futures import ThreadPoolExecutor
-
-        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="payrecon-statuses")
-        early = reader.submit(_read_statuses_early, args.statuses)
-        reader.shutdown(wait=False)
     from payrecon.core import reconcile
     from payrecon.fees import FeeSchedule
     from payrecon.frames import read_statuses
@@ -384,7 +361,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     if args.statuses is not None:
         if not args.statuses.is_file():
             raise InputError(f"{args.statuses}: statuses table not found")
-        statuses = early.result() if early is not None else read_statuses(args.statuses)
+        statuses = read_statuses(args.statuses)
         if args.include_known:
             from payrecon.store import Store
 
@@ -423,10 +400,6 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     statuses, extra_ids = platform_side(statuses, extra_ids, extras)
     for note in extras.notes:
         print(note)
-    if speed_trick("side_imports"):
-        import_on_the_side(  # a core is free while reconciling
-            "payrecon.report.html", "payrecon.report.figures", "payrecon.report.excel"
-        )
     rec = reconcile(
         ledger,
         statuses,
@@ -439,22 +412,14 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         match_window=args.match_window,
         check=False,  # the outputs first, then the proof (exit 5 if it fails)
     )
-    del ledger, statuses, early  # the result holds what it needs; the output reuses their memory
+    del ledger, statuses  # the result holds what it needs; the output reuses their memory
     if tracked:
         with history_store(args.store) as history:
             rec = finish(rec, extras, history, args.run_name)
     else:
         rec = finish(rec, extras, None, None)
-    if speed_trick("parallel_write"):
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="payrecon-csv") as writer:
-            csv_job = writer.submit(rec.to_csv, out)  # beside the report: the CSV is mostly arrow
-            report = rec.to_html(out / "report.html")  # and the charts mostly Python
-            written = csv_job.result()
-    else:
-        written = rec.to_csv(out)
-        report = rec.to_html(out / "report.html")
+    written = rec.to_csv(out)
+    report = rec.to_html(out / "report.html")
     from payrecon.report.excel import AUTO_EXCEL_ROWS
 
     print(rec.summary_text())
@@ -723,26 +688,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(argv: Sequence[str] | None = None) -> NoReturn:
-    """The installed command: :func:`main`, then leave without tearing the interpreter down.
+    """The installed command: :func:`main`, its exit code, and no traceback for a closed pipe.
 
-    After a million-row reconciliation, freeing every frame, array and module one by one takes a
-    quarter of a second and does nothing the kernel would not do at once. Every file is closed by
-    then (each is written inside its own ``with``), so only the standard streams and logging need
-    flushing. Tests call :func:`main`, which returns.
+    The interpreter then exits as usual (atexit handlers, buffered streams flushed). Leaving
+    through ``os._exit`` instead saved no measurable time on a million rows
+    (``docs/performance.md``), so it went. Tests call :func:`main`, which returns.
     """
     try:
         code = main(argv)
+        sys.stdout.flush()  # a reader gone by now shows here, not in the interpreter's last flush
     except BrokenPipeError:
         # Whoever read the output stopped reading (``payrecon ... | head``): stop as a Unix tool
         # killed by SIGPIPE does, without a traceback, and send what is left nowhere.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = EXIT_BROKEN_PIPE
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe has nothing to flush to
-            stream.flush()
-    from payrecon.runtime import speed_trick
-
-    if speed_trick("fast_exit"):
-        os._exit(code)
     sys.exit(code)

@@ -107,8 +107,8 @@ FAIL_ON_STATUS = ("--fail-on", "status_mismatch")
 
 
 def test_the_command_as_a_process_keeps_its_exit_code_and_output(tmp_path: Path) -> None:
-    # A scheduler sees the process, which leaves through os._exit (no interpreter teardown):
-    # the exit code and every line printed, to a pipe, must still arrive.
+    # A scheduler sees the process (payrecon.cli.run, not main):
+    # the exit code and every line printed, to a pipe, must arrive.
     proc = subprocess.run(
         [sys.executable, "-m", "payrecon", *OFFLINE, "--out", str(tmp_path), *FAIL_ON_STATUS],
         capture_output=True,

@@ -4,9 +4,7 @@ and exceptions frames, the summary and its proof, the suggestions, and the metad
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -27,7 +25,6 @@ from payrecon.core._tolerance import Tolerance, describe_tolerance
 from payrecon.fees import FeeSchedule
 from payrecon.frames import TEXT, TIMESTAMP, pandas_type
 from payrecon.reconciliation import Reconciliation
-from payrecon.runtime import speed_trick
 
 if TYPE_CHECKING:
     from payrecon.ledger import SetAside
@@ -102,8 +99,7 @@ def assemble(
     )
     info = rows.ledger.reader_info
     aside, set_aside, rows_read = _set_aside(info, run)
-    sums = functools.partial(
-        summarise,
+    summary, money_in, money_by_category = summarise(
         code,
         columns,
         rows.currency,
@@ -112,20 +108,12 @@ def assemble(
         aside.counts(),
         rows.ledger.has_fee,
     )
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the sums beside the frames
-        summing: Future[Any]
-        if speed_trick("parallel_sums"):
-            summing = pool.submit(sums)
-        else:
-            summing = Future()
-            summing.set_result(sums())
-        table = pa.table({name: columns[name] for name in ROW_COLUMNS})
-        rows_df = rows_frame(table)
-        # Filtered in arrow, a few rows out of many: cheaper than pandas' ``.loc`` on every column.
-        exceptions = rows_frame(
-            table.filter(pa.array(needs_a_person)), index=np.flatnonzero(needs_a_person)
-        )
-        summary, money_in, money_by_category = summing.result()
+    table = pa.table({name: columns[name] for name in ROW_COLUMNS})
+    rows_df = rows_frame(table)
+    # Filtered in arrow, a few rows out of many: cheaper than pandas' ``.loc`` on every column.
+    exceptions = rows_frame(
+        table.filter(pa.array(needs_a_person)), index=np.flatnonzero(needs_a_person)
+    )
     proof = conservation_proof(rows, code, money_in, money_by_category, set_aside, rows_read)
     return Reconciliation(
         rows=rows_df,

@@ -1,0 +1,52 @@
+"""The speed tricks' switch: every trick can be turned off, and nothing but the speed changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from payrecon.cli import EXIT_USAGE, main
+from payrecon.errors import ConfigError
+from payrecon.runtime import SPEED_OFF, TRICKS, speed_trick
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+COMMAND = [
+    "reconcile",
+    str(DATA / "ledger.csv"),
+    "--mapping",
+    str(DATA / "mapping.toml"),
+    "--statuses",
+    str(DATA / "statuses_sample.csv"),
+    "--no-store",
+]
+
+
+def test_every_trick_is_on_unless_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SPEED_OFF, raising=False)
+    assert all(speed_trick(name) for name in TRICKS)
+    monkeypatch.setenv(SPEED_OFF, " jemalloc ,")
+    assert not speed_trick("jemalloc")
+
+
+def test_a_name_that_is_no_trick_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # fast_exit was a trick once (docs/performance.md): a name that no longer switches anything
+    monkeypatch.setenv(SPEED_OFF, "jemalloc,fast_exit")
+    with pytest.raises(ConfigError, match="fast_exit"):
+        speed_trick("jemalloc")
+    assert main([*COMMAND, "--out", str(tmp_path)]) == EXIT_USAGE
+    assert "PAYRECON_SPEED_OFF: no speed trick fast_exit" in capsys.readouterr().err
+
+
+def test_with_every_trick_off_the_command_writes_the_same_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(SPEED_OFF, raising=False)
+    assert main([*COMMAND, "--out", str(tmp_path / "on")]) == 0
+    monkeypatch.setenv(SPEED_OFF, ",".join(TRICKS))
+    assert main([*COMMAND, "--out", str(tmp_path / "off")]) == 0
+    for name in ("rows.csv", "summary.csv", "exceptions.csv"):
+        on, off = (tmp_path / side / name for side in ("on", "off"))
+        assert on.read_bytes() == off.read_bytes(), name
