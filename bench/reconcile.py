@@ -162,8 +162,8 @@ def run_child(argv: list[str], env: dict[str, str] | None = None) -> tuple[float
     """Wall seconds, peak RSS (bytes) and CPU seconds (user + system) of one child process run
     to completion."""
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or CHILD_ENV
+    proc = subprocess.Popen(  # cwd: ``python -m`` puts it first on sys.path, before PYTHONPATH
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or CHILD_ENV, cwd=HERE
     )
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
