@@ -23,6 +23,15 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 DATA = Path(__file__).resolve().parent.parent / "data"
+#: ``payrecon reconcile`` on the sample ledger and its statuses table, offline (add ``--out``).
+OFFLINE_RECONCILE = [
+    "reconcile",
+    str(DATA / "ledger.csv"),
+    "--mapping",
+    str(DATA / "mapping.toml"),
+    "--statuses",
+    str(DATA / "statuses_sample.csv"),
+]
 
 
 def reconcile_sample() -> Reconciliation:

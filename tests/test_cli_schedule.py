@@ -13,20 +13,14 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import OFFLINE_RECONCILE
 
 from payrecon.cli import main
 from payrecon.schedule import EXIT_FOUND, dated_folder, parse_fail_on
 from payrecon.store import Store
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-OFFLINE = [
-    "reconcile",
-    str(DATA / "ledger.csv"),
-    "--mapping",
-    str(DATA / "mapping.toml"),
-    "--statuses",
-    str(DATA / "statuses_sample.csv"),
-]
+OFFLINE = OFFLINE_RECONCILE
 LOG_LINE = re.compile(
     r"^payrecon reconcile: (\d+) rows, (\d+) exceptions \((.*)\), .*report=(\S+)$"
 )

@@ -5,21 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import OFFLINE_RECONCILE
 
 from payrecon.cli import EXIT_USAGE, main
 from payrecon.errors import ConfigError
 from payrecon.runtime import SPEED_OFF, TRICKS, speed_trick
 
-DATA = Path(__file__).resolve().parent.parent / "data"
-COMMAND = [
-    "reconcile",
-    str(DATA / "ledger.csv"),
-    "--mapping",
-    str(DATA / "mapping.toml"),
-    "--statuses",
-    str(DATA / "statuses_sample.csv"),
-    "--no-store",
-]
+COMMAND = [*OFFLINE_RECONCILE, "--no-store"]
 
 
 def test_every_trick_is_on_unless_named(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,3 +42,26 @@ def test_with_every_trick_off_the_command_writes_the_same_files(
     for name in ("rows.csv", "summary.csv", "exceptions.csv"):
         on, off = (tmp_path / side / name for side in ("on", "off"))
         assert on.read_bytes() == off.read_bytes(), name
+
+
+def test_the_jemalloc_switch_decides_arrows_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow as pa
+
+    from payrecon.runtime import reuse_freed_memory
+
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("this pyarrow has no jemalloc")
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    before = pa.default_memory_pool()
+    try:
+        pa.set_memory_pool(pa.system_memory_pool())
+        monkeypatch.setenv(SPEED_OFF, "jemalloc")
+        reuse_freed_memory()
+        assert pa.default_memory_pool().backend_name == "system"
+        monkeypatch.delenv(SPEED_OFF)
+        reuse_freed_memory()
+        assert pa.default_memory_pool().backend_name == "jemalloc"
+    finally:
+        pa.set_memory_pool(before)
