@@ -1,30 +1,44 @@
-"""Process settings for a big run: arrow's memory pool, and the switch for speed tricks.
+"""Process settings for a big run: arrow's memory pool, slow imports done on the side, and the
+one switch that turns each speed trick off.
 
 A million-row reconciliation allocates and frees a few hundred large columns. mimalloc (arrow's
 default on Linux) gives freed pages back to the system at once, so each next column faults fresh
 pages in again; on a virtual machine that is the slowest part of the run. jemalloc keeps freed
-pages and reuses them: the command runs about a fifth faster (``bench/reconcile.py --each``).
+pages and reuses them: about a second less system time on a million rows (``bench/reconcile.py``).
 
-Every speed trick costs code a reader has to get past, so each one must show its worth on the
-bench: ``PAYRECON_SPEED_OFF=name[,name]`` switches the named ones off (the results are the same,
-only slower), and ``bench/reconcile.py --each`` runs the command with each off in turn beside the
-normal run. A trick worth less than 5% of the million-row run is removed, switch and all;
-``docs/performance.md`` has the measured table, kept and removed.
+The report's charts need matplotlib, a quarter of a second to import. While the tables are
+reconciled (mostly arrow, outside the GIL, and mostly on one core) a thread imports it; while the
+files are read both cores are busy already.
+
+Every trick costs code a reader has to get past, so each one must show its worth on the bench:
+``PAYRECON_SPEED_OFF=name[,name]`` switches the named ones off (the results are the same, only
+slower), and ``bench/reconcile.py --each`` runs the command with each off in turn beside the
+normal run. ``docs/performance.md`` has the measured table.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
+import threading
 
 from payrecon.errors import ConfigError
 
 #: The environment variable that names speed tricks to switch off, comma-separated.
 SPEED_OFF = "PAYRECON_SPEED_OFF"
 
-#: Every speed trick still in the code, with where it lives (``docs/performance.md``: its worth).
+#: Every speed trick, with where it lives. ``docs/performance.md`` gives what each is worth (and
+#: names the one removed: ``os._exit`` at the end of the command).
 TRICKS: dict[str, str] = {
     "jemalloc": "arrow allocates from jemalloc (runtime.reuse_freed_memory)",
+    "early_statuses": "a thread parses the statuses CSV while pandas imports (cli)",
+    "side_imports": "a thread imports the report modules while the core runs (cli)",
+    "parallel_write": "rows.csv etc. are written beside report.html (cli)",
+    "parallel_takes": "the platform's columns are taken on two threads (core._align)",
+    "parallel_sums": "the per-currency sums run beside the frames (core._assemble)",
+    "aligned_match": "a statuses table in ledger order is matched without a join (core._match)",
+    "parallel_csv": "big CSVs are serialised in slices on two threads (csvout)",
 }
 
 
@@ -63,9 +77,24 @@ def reuse_freed_memory() -> None:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
+def import_on_the_side(*modules: str) -> threading.Thread:
+    """Start importing ``modules`` in a daemon thread; a later ``import`` waits for it or finds
+    it done. An import that fails here is left for that later ``import`` to raise."""
+
+    def run() -> None:
+        for name in modules:
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+
+    thread = threading.Thread(target=run, name="payrecon-imports", daemon=True)
+    thread.start()
+    return thread
+
+
 __all__ = [
     "SPEED_OFF",
     "TRICKS",
+    "import_on_the_side",
     "reuse_freed_memory",
     "speed_trick",
     "switched_off",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -61,7 +62,25 @@ def test_chunked_inputs_reconcile_like_contiguous_ones(tmp_path: Path) -> None:
     assert a["rows"].read_bytes() == b["rows"].read_bytes()
 
 
-def test_values_needing_quotes_are_quoted(tmp_path: Path) -> None:
+def test_slices_write_the_file_one_pass_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rec = reconcile(*_sample())
+    one = rec.to_csv(tmp_path / "one")["rows"].read_bytes()
+    monkeypatch.setattr(csvout, "PARALLEL_ROWS", 1)
+    monkeypatch.setattr(csvout, "SLICE_ROWS", 7)
+    sliced = rec.to_csv(tmp_path / "sliced")["rows"].read_bytes()
+    assert sliced == one
+    assert one.count(b"\n") == len(rec.rows) + 1
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_values_needing_quotes_are_quoted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: bool
+) -> None:
+    if parallel:
+        monkeypatch.setattr(csvout, "PARALLEL_ROWS", 1)
+        monkeypatch.setattr(csvout, "SLICE_ROWS", 2)
     table = pa.table(
         {
             "id_payout": ["A", "B,1", 'C"2', "D\n3", ""],
@@ -198,3 +217,40 @@ def test_text_reused_from_agreeing_columns_is_the_text_itself() -> None:
         assert text[money].to_pylist() == plain.to_pylist()
     assert text["platform_amount"].to_pylist()[:3] == ["12.50", "10000", "7.00"]
     assert text["amount_diff"].to_pylist() == ["0.00", "0", "0", "0.00", None, "-0.10", "0"]
+
+
+@pytest.mark.parametrize(
+    ("ledger_ids", "status_ids", "extra"),
+    [
+        (["a", "b", "a", "c"], ["a", "b", "c"], []),
+        (["a", "b", "a", "c"], ["a", "b", "c", "x", "b", "x", "y"], ["c", "x", "z", "a", "w"]),
+        (["a", "b"], ["a", "b", "a", "a"], ["q"]),
+        (["a", "b"], ["b", "a", "x"], []),  # not in first-seen order: the general path
+        (["a", "b", "c"], ["a", "b"], ["c"]),  # a ledger id the table lacks
+        ([], ["x"], ["y"]),
+    ],
+)
+def test_match_of_a_fetched_table_is_the_general_match(
+    monkeypatch: pytest.MonkeyPatch,
+    ledger_ids: list[str],
+    status_ids: list[str],
+    extra: list[str],
+) -> None:
+    from payrecon.core import _match as rc
+    from payrecon.frames import TEXT
+
+    args = (
+        pa.chunked_array([pa.array(ledger_ids[:1], TEXT), pa.array(ledger_ids[1:], TEXT)]),
+        pa.array(status_ids, TEXT),
+        pa.array(extra, TEXT),
+    )
+    fast = rc.match_ids(*args)
+    monkeypatch.setenv("PAYRECON_SPEED_OFF", "aligned_match")
+    slow = rc.match_ids(*args)
+    assert fast.status_row.tolist() == slow.status_row.tolist()
+    assert fast.unnamed_rows.tolist() == slow.unnamed_rows.tolist()
+    assert fast.new_ids.to_pylist() == slow.new_ids.to_pylist()
+    assert fast.ledger_count[fast.ledger_codes].tolist() == (
+        slow.ledger_count[slow.ledger_codes].tolist()
+    )
+    assert (np.diff(fast.ledger_codes) > 0).tolist() == (np.diff(slow.ledger_codes) > 0).tolist()

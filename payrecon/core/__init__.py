@@ -14,7 +14,7 @@ one private module each:
 5. ``_flags``: the flags beside the categories, and ``duplicate_role``.
 6. ``_assemble``: the category is the first mask that applies (``numpy.select``), ``issues`` one
    string per distinct combination of masks, the rows and exceptions frames; ``_summary`` sums
-   per currency and proves conservation.
+   per currency (on a side thread, beside the frames) and proves conservation.
 
 The rules (``interface.md`` fixes the words and their order; the rest is documented here):
 
