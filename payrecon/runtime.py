@@ -28,8 +28,7 @@ from payrecon.errors import ConfigError
 #: The environment variable that names speed tricks to switch off, comma-separated.
 SPEED_OFF = "PAYRECON_SPEED_OFF"
 
-#: Every speed trick, with where it lives. ``docs/performance.md`` gives what each is worth (and
-#: names the one removed: ``os._exit`` at the end of the command).
+#: Every speed trick, with where it lives. ``docs/performance.md`` gives what each is worth.
 TRICKS: dict[str, str] = {
     "jemalloc": "arrow allocates from jemalloc (runtime.reuse_freed_memory)",
     "early_statuses": "a thread parses the statuses CSV while pandas imports (cli)",

@@ -26,7 +26,7 @@ def test_every_trick_is_on_unless_named(monkeypatch: pytest.MonkeyPatch) -> None
 def test_a_name_that_is_no_trick_is_refused(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # fast_exit was a trick once (docs/performance.md): a name that no longer switches anything
+    # fast_exit was measured as a trick once (docs/performance.md) and is no switch now
     monkeypatch.setenv(SPEED_OFF, "jemalloc,fast_exit")
     with pytest.raises(ConfigError, match="fast_exit"):
         speed_trick("jemalloc")
