@@ -38,7 +38,6 @@ def reconcile_sample() -> Reconciliation:
     """data/ledger.csv (with data/mapping.toml) against data/statuses_sample.csv, at a fixed
     time: the reconciliation the report tests and snapshots read."""
     from payrecon.core import reconcile
-
     from payrecon.frames import read_statuses
     from payrecon.ledger import read_ledger
 
