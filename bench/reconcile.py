@@ -24,7 +24,15 @@ once into ``bench/out/`` (gitignored).
 (``git worktree add /tmp/base <commit>``; its ``payrecon/`` is put first on ``PYTHONPATH``), and
 prints the ratio this tree / that one, so a change's cost is measured beside its baseline.
 
-Run: ``.venv/bin/python bench/reconcile.py [--rows 1000000] [--runs 3] [--against DIR]``.
+``--without TRICK[,TRICK]`` (repeatable) adds a side: this tree's payrecon with those tricks
+switched off (``PAYRECON_SPEED_OFF``, see ``payrecon._speed.TRICKS``); ``--each`` adds one side
+per trick. Each prints its ratio off / on: wall (median, the range over the alternated pairs, and
+best: fastest off / fastest on, since noise on a shared machine only adds time) and CPU time
+(user + system). With ``jemalloc`` off that side also runs without ``ARROW_DEFAULT_MEMORY_POOL``,
+so arrow keeps its own default (what the command would do).
+
+Run: ``.venv/bin/python bench/reconcile.py [--rows 1000000] [--runs 3] [--against DIR]
+[--each | --without TRICK[,TRICK]]``.
 """
 
 from __future__ import annotations
@@ -40,6 +48,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+
+from payrecon._speed import SPEED_OFF, TRICKS
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -149,11 +159,12 @@ cmp.df2_unq_rows.to_csv(out / "platform_only.csv", index=False)
 CHILD_ENV = {**os.environ, "ARROW_DEFAULT_MEMORY_POOL": "jemalloc"}
 
 
-def run_child(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of one child process run to completion."""
+def run_child(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (bytes) and CPU seconds (user + system) of one child process run
+    to completion."""
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or CHILD_ENV
+    proc = subprocess.Popen(  # cwd: ``python -m`` puts it first on sys.path, before PYTHONPATH
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or CHILD_ENV, cwd=HERE
     )
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
@@ -163,7 +174,15 @@ def run_child(argv: list[str], env: dict[str, str] | None = None) -> tuple[float
         proc.stderr.close()
     if proc.returncode != 0:
         raise SystemExit(f"{argv[:4]} failed ({proc.returncode}):\n{err}")
-    return elapsed, usage.ru_maxrss * 1024  # Linux reports KiB
+    return elapsed, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime  # Linux: KiB
+
+
+def tricks_off_env(tricks: str) -> dict[str, str]:
+    """The payrecon side's environment with the named speed tricks switched off."""
+    env = {**CHILD_ENV, SPEED_OFF: tricks}
+    if "jemalloc" in tricks.split(","):  # else the bench's own setting would stand in for it
+        env.pop("ARROW_DEFAULT_MEMORY_POOL", None)
+    return env
 
 
 def main() -> None:
@@ -173,7 +192,22 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--against", type=Path, help="another checkout to compare payrecon with")
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        metavar="TRICK[,TRICK]",
+        help=f"also run payrecon with these speed tricks off; known: {', '.join(TRICKS)}",
+    )
+    parser.add_argument(
+        "--each", action="store_true", help="also run payrecon with each speed trick off in turn"
+    )
     args = parser.parse_args()
+    off_sets = [*args.without, *(TRICKS if args.each else [])]
+    for tricks in off_sets:
+        unknown = set(tricks.split(",")) - TRICKS.keys()
+        if unknown:
+            parser.error(f"--without: no speed trick {', '.join(sorted(unknown))}")
 
     t0 = time.perf_counter()
     ledger, statuses = generate(args.rows, OUT)
@@ -207,17 +241,25 @@ def main() -> None:
     if args.against is not None:
         sides["baseline"] = [*sides["payrecon"][:-1], str(OUT / "baseline")]
         envs["baseline"] = {**CHILD_ENV, "PYTHONPATH": str(args.against.resolve())}
+    for tricks in off_sets:
+        name = f"-{tricks}"
+        sides[name] = [*sides["payrecon"][:-1], str(OUT / "payrecon-off")]
+        envs[name] = tricks_off_env(tricks)
     for name, argv in sides.items():  # one untimed run each: the first pays for cold caches
         run_child(argv, envs[name])
     times: dict[str, list[float]] = {k: [] for k in sides}
     peaks: dict[str, list[int]] = {k: [] for k in sides}
+    cpus: dict[str, list[float]] = {k: [] for k in sides}
     for i in range(args.runs):
         for name, argv in sides.items():  # alternate A B A B
-            secs, rss = run_child(argv, envs[name])
+            secs, rss, cpu = run_child(argv, envs[name])
             times[name].append(secs)
             peaks[name].append(rss)
+            cpus[name].append(cpu)
             print(
-                f"run {i + 1} {name:<10} {secs:6.2f} s  peak RSS {rss / 2**20:7.0f} MiB", flush=True
+                f"run {i + 1} {name:<10} {secs:6.2f} s  cpu {cpu:6.2f} s  "
+                f"peak RSS {rss / 2**20:7.0f} MiB",
+                flush=True,
             )
     med = {k: statistics.median(v) for k, v in times.items()}
     print()
@@ -226,7 +268,10 @@ def main() -> None:
         "whole processes from CSV files to written results"
     )
     for name in sides:
-        print(f"  {name:<10} {med[name]:6.2f} s   peak RSS {max(peaks[name]) / 2**20:7.0f} MiB")
+        print(
+            f"  {name:<10} {med[name]:6.2f} s   cpu {statistics.median(cpus[name]):6.2f} s   "
+            f"peak RSS {max(peaks[name]) / 2**20:7.0f} MiB"
+        )
     print(
         f"  ratio payrecon / datacompy: {med['payrecon'] / med['datacompy']:.2f} "
         f"(target <= 0.50, must be <= 1.00)"
@@ -236,6 +281,17 @@ def main() -> None:
         print(
             f"  ratio payrecon / baseline ({args.against}): {med['payrecon'] / med['baseline']:.3f}"
             f" (pairs: {', '.join(f'{r:.3f}' for r in ratios)})"
+        )
+    if off_sets:
+        print("  speed tricks, payrecon with the trick off / on (>= 1.05 earns its keep):")
+    for tricks in off_sets:
+        off = times[f"-{tricks}"]
+        pairs = [a / b for a, b in zip(off, times["payrecon"], strict=True)]
+        cpu = statistics.median(cpus[f"-{tricks}"]) / statistics.median(cpus["payrecon"])
+        best = min(off) / min(times["payrecon"])  # on a busy machine noise only adds time
+        print(
+            f"    {tricks:<16} wall {statistics.median(off) / med['payrecon']:.3f} "
+            f"(pairs {min(pairs):.3f}..{max(pairs):.3f}, best {best:.3f})  cpu {cpu:.3f}"
         )
 
 

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from payrecon._speed import speed_trick
 from payrecon.amounts import fraction_fits, int64_units
 from payrecon.cellsafe import escape_text, unescape_cell
 from payrecon.platform import ZERO_DECIMAL_CURRENCIES
@@ -290,7 +291,7 @@ def _write_table(table: pa.Table, path: Path, quoting: str) -> None:
     """Big tables go in slices: worker threads format and serialise slices to CSV bytes (arrow
     and numpy release the GIL) while this one writes the finished bytes, in order, so the file
     is the one a single pass would write."""
-    if table.num_rows < PARALLEL_ROWS:
+    if table.num_rows < PARALLEL_ROWS or not speed_trick("parallel_csv"):
         options = pacsv.WriteOptions(quoting_style=quoting)
         pacsv.write_csv(text_table(table, csv_safe=True), path, write_options=options)
         return

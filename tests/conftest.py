@@ -23,6 +23,15 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 DATA = Path(__file__).resolve().parent.parent / "data"
+#: ``payrecon reconcile`` on the sample ledger and its statuses table, offline (add ``--out``).
+OFFLINE_RECONCILE = [
+    "reconcile",
+    str(DATA / "ledger.csv"),
+    "--mapping",
+    str(DATA / "mapping.toml"),
+    "--statuses",
+    str(DATA / "statuses_sample.csv"),
+]
 
 
 def reconcile_sample() -> Reconciliation:
@@ -30,7 +39,7 @@ def reconcile_sample() -> Reconciliation:
     time: the reconciliation the report tests and snapshots read."""
     from payrecon.core import reconcile
     from payrecon.ledger import read_ledger
-    from payrecon.statuses._table import read_statuses
+    from payrecon.statuses import read_statuses
 
     return reconcile(
         read_ledger(DATA / "ledger.csv", DATA / "mapping.toml"),

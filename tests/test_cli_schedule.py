@@ -13,20 +13,14 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import OFFLINE_RECONCILE
 
 from payrecon.cli._main import main
 from payrecon.cli._schedule import EXIT_FOUND, dated_folder, parse_fail_on
 from payrecon.store._store import Store
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-OFFLINE = [
-    "reconcile",
-    str(DATA / "ledger.csv"),
-    "--mapping",
-    str(DATA / "mapping.toml"),
-    "--statuses",
-    str(DATA / "statuses_sample.csv"),
-]
+OFFLINE = OFFLINE_RECONCILE
 LOG_LINE = re.compile(
     r"^payrecon reconcile: (\d+) rows, (\d+) exceptions \((.*)\), .*report=(\S+)$"
 )
@@ -112,8 +106,8 @@ FAIL_ON_STATUS = ("--fail-on", "status_mismatch")
 
 
 def test_the_command_as_a_process_keeps_its_exit_code_and_output(tmp_path: Path) -> None:
-    # A scheduler sees the process, which leaves through os._exit (no interpreter teardown):
-    # the exit code and every line printed, to a pipe, must still arrive.
+    # A scheduler sees the process (payrecon.cli.run, not main):
+    # the exit code and every line printed, to a pipe, must arrive.
     proc = subprocess.run(
         [sys.executable, "-m", "payrecon", *OFFLINE, "--out", str(tmp_path), *FAIL_ON_STATUS],
         capture_output=True,

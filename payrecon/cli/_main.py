@@ -404,6 +404,7 @@ def _read_statuses_early(path: Path) -> pd.DataFrame:
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     """Reconcile; exit 4 (``schedule.EXIT_FOUND``) when a ``--fail-on`` category appears. The
     last line printed is always the one-line summary for logs."""
+    from payrecon._speed import speed_trick
     from payrecon.cli._outputs import check_output_folder
     from payrecon.cli._runtime import import_on_the_side, reuse_freed_memory
     from payrecon.cli._schedule import (
@@ -446,7 +447,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     extras = Extras()
     reuse_freed_memory()
     early = None
-    if args.statuses is not None:
+    if args.statuses is not None and speed_trick("early_statuses"):
         # Read the statuses table on the side, from now: arrow parses the file (outside the GIL)
         # while pandas imports here, then the frame is made while the ledger is read.
         from concurrent.futures import ThreadPoolExecutor
@@ -523,9 +524,10 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         print(note, file=sys.stderr)
     for line in detection_lines(ledger_info(ledger)):  # once the inputs are all good
         print(line, file=sys.stderr)
-    import_on_the_side(  # a core is free while reconciling
-        "payrecon.report.html", "payrecon.report.figures", "payrecon.report.excel"
-    )
+    if speed_trick("side_imports"):
+        import_on_the_side(  # a core is free while reconciling
+            "payrecon.report.html", "payrecon.report.figures", "payrecon.report.excel"
+        )
     rec = reconcile(
         ledger,
         statuses,
@@ -544,12 +546,16 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
             rec = finish(rec, extras, history, args.run_name)
     else:
         rec = finish(rec, extras, None, None)
-    from concurrent.futures import ThreadPoolExecutor
+    if speed_trick("parallel_write"):
+        from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="payrecon-csv") as writer:
-        csv_job = writer.submit(rec.to_csv, out)  # beside the report: the CSV is mostly arrow
-        report = rec.to_html(out / "report.html")  # and the charts mostly Python
-        written = csv_job.result()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="payrecon-csv") as writer:
+            csv_job = writer.submit(rec.to_csv, out)  # beside the report: the CSV is mostly arrow
+            report = rec.to_html(out / "report.html")  # and the charts mostly Python
+            written = csv_job.result()
+    else:
+        written = rec.to_csv(out)
+        report = rec.to_html(out / "report.html")
     from payrecon.report.excel import AUTO_EXCEL_ROWS
 
     print(rec.summary_text())
@@ -819,10 +825,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(argv: Sequence[str] | None = None) -> NoReturn:
     """The installed command: :func:`main`, then leave without tearing the interpreter down.
 
-    After a million-row reconciliation, freeing every frame, array and module one by one takes a
-    quarter of a second and does nothing the kernel would not do at once. Every file is closed by
-    then (each is written inside its own ``with``), so only the standard streams and logging need
-    flushing. Tests call :func:`main`, which returns.
+    Not for speed (``docs/performance.md``: no measurable gain on a million rows) but so that an
+    interrupted ``fetch`` ends at once: a normal exit joins every thread still waiting on a slow
+    platform (``test_ctrl_c_on_a_slow_platform_exits_at_once_and_keeps_every_id``). What it skips
+    is safe to skip: every file is closed by then (each is written inside its own ``with``), the
+    store commits as it goes, and logging and the standard streams are flushed here; atexit
+    handlers (those joins) and object finalizers do not run. Tests call :func:`main`, which
+    returns.
     """
     try:
         code = main(argv)

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from payrecon._speed import speed_trick
 from payrecon.core._inputs import (
     UTC_TIMESTAMP,
     Column,
@@ -117,7 +118,7 @@ def align(ledger: LedgerColumns, statuses: pd.DataFrame, ids: Iterable[str] | No
     platform = _in_parallel(
         lambda item: pc.take(column(statuses, *item), status_row),
         _PLATFORM_COLUMNS,
-        total >= _PARALLEL_ROWS,
+        total >= _PARALLEL_ROWS and speed_trick("parallel_takes"),
     )
     row_id = pa.chunked_array(
         [
