@@ -186,7 +186,7 @@ def _id_by_content(table: pa.Table, *, exclude: set[str]) -> tuple[str, str | No
     with one prefix (``PO-...`` in a purpose field: the pattern comes along), else one whose
     values look like ids (nearly all obey the platform's id rule, distinct, letters and digits
     mixed: amounts and dates break the rule on ``.``, row counters have no letters)."""
-    best_prefix: tuple[float, str, str] | None = None
+    best_prefix: tuple[float, str, str, list[str]] | None = None
     best_clean: tuple[float, str] | None = None
     for name in table.column_names:
         if name in exclude:
@@ -200,7 +200,7 @@ def _id_by_content(table: pa.Table, *, exclude: set[str]) -> tuple[str, str | No
             and shared[1] >= 0.3
             and (best_prefix is None or shared[1] > best_prefix[0])
         ):
-            best_prefix = (shared[1], name, _pattern_for(shared[0]))
+            best_prefix = (shared[1], name, _pattern_for(shared[0]), values)
         ok = [v for v in values if ID_RULE.fullmatch(v)]
         share = len(ok) / len(values)
         distinct = len(set(ok)) / max(len(ok), 1)
@@ -210,8 +210,7 @@ def _id_by_content(table: pa.Table, *, exclude: set[str]) -> tuple[str, str | No
         ):
             best_clean = (share * distinct, name)
     if best_prefix is not None:
-        _, name, pattern = best_prefix
-        values = _cells(table, name)
+        _, name, pattern, values = best_prefix
         if all(ID_RULE.fullmatch(v) for v in values):
             return name, None  # clean ids: each is taken as written (see _inferred_pattern)
         return name, pattern
@@ -262,33 +261,19 @@ def build(src: Source, m: Mapping, *, file: str) -> pd.DataFrame:
     facts["decimal_detected"] = m.decimal is None
 
     # Sign: which way the payouts are booked, read off the rows that carry an id.
-    has_id = pc.not_equal(ids, "").to_numpy(zero_copy_only=False) if len(ids) else np.zeros(0, bool)
-    lo, hi = (v.as_py() for v in pc.min_max(signed).values())
-    if (hi is not None and hi <= 0) or (lo is not None and lo >= 0):
-        # one direction throughout (a machine export): nothing the other way to set aside
-        out_negative = hi is not None and hi < 0
-        neg = pos = np.zeros(len(rows), dtype=bool)
-    else:
-        neg = pc.fill_null(pc.less(signed, pa.scalar(0, MONEY_TYPE)), False).to_numpy(
-            zero_copy_only=False
-        )
-        pos = pc.fill_null(pc.greater(signed, pa.scalar(0, MONEY_TYPE)), False).to_numpy(
-            zero_copy_only=False
-        )
-        out_negative = int((neg & has_id).sum()) > int((pos & has_id).sum())
+    out_negative, other = _direction(signed, ids)
     sign = m.amount_sign or ("abs" if out_negative else "as_is")
     facts["sign"] = sign
     facts["sign_detected"] = m.amount_sign is None
     facts["payouts_booked"] = "negative" if out_negative else "positive"
-    if has_id.any():
-        other = ~has_id & (pos if out_negative else neg)
-        if other.any():
-            reason[candidates[other]] = CODE["other_direction"]
-            keep = ~other
-            sub, rows, ids = sub.filter(pa.array(keep)), rows[keep], ids.filter(pa.array(keep))
-            signed = signed.filter(pa.array(keep))
-            candidates = candidates[keep]
-    problems = [p for p in problems if p.row in set(rows.tolist())] if problems else problems
+    if other.any():
+        reason[candidates[other]] = CODE["other_direction"]
+        keep = ~other
+        sub, rows, ids = sub.filter(pa.array(keep)), rows[keep], ids.filter(pa.array(keep))
+        signed = signed.filter(pa.array(keep))
+        candidates = candidates[keep]
+        kept_rows = set(rows.tolist())
+        problems = [p for p in problems if p.row in kept_rows]  # cells of rows set aside
     wide = src.wide[candidates] if len(src.wide) else src.wide
     for i in np.flatnonzero(wide):
         problems.append(
@@ -391,6 +376,25 @@ def build(src: Source, m: Mapping, *, file: str) -> pd.DataFrame:
         **facts,
     }
     return frame
+
+
+def _direction(signed: pa.Array, ids: Any) -> tuple[bool, np.ndarray]:
+    """Whether the payouts are booked negative (most rows with an id are), and which rows have
+    no id and money the other way (incoming transfers, top-ups): those are not payouts."""
+    n = len(signed)
+    none = np.zeros(n, dtype=bool)
+    lo, hi = (v.as_py() for v in pc.min_max(signed).values())
+    if (hi is not None and hi <= 0) or (lo is not None and lo >= 0):
+        # one direction throughout (a machine export): nothing the other way to set aside
+        return hi is not None and hi < 0, none
+    has_id = pc.not_equal(ids, "").to_numpy(zero_copy_only=False)
+    zero = pa.scalar(0, MONEY_TYPE)
+    neg = pc.fill_null(pc.less(signed, zero), False).to_numpy(zero_copy_only=False)
+    pos = pc.fill_null(pc.greater(signed, zero), False).to_numpy(zero_copy_only=False)
+    out_negative = int((neg & has_id).sum()) > int((pos & has_id).sum())
+    if not has_id.any():
+        return out_negative, none
+    return out_negative, ~has_id & (pos if out_negative else neg)
 
 
 def _money(

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from payrecon.errors import InputError
-from payrecon.ledger._decode import Decoded, decode
+from payrecon.ledger._decode import decode
 from payrecon.ledger._layout import (
     Layout,
     find_layout_in_lines,
@@ -295,4 +295,4 @@ def _read_parquet(path: Path) -> Source:
     )
 
 
-__all__ = ["Decoded", "Source", "cell_text", "read_source"]
+__all__ = ["Source", "cell_text", "read_source"]
