@@ -21,8 +21,6 @@ TRICKS: dict[str, str] = {
     "early_statuses": "a thread parses the statuses CSV while pandas imports (cli)",
     "side_imports": "a thread imports the report modules while the core runs (cli)",
     "parallel_write": "rows.csv etc. are written beside report.html (cli)",
-    "parallel_takes": "the platform's columns are taken on two threads (core._align)",
-    "parallel_sums": "the per-currency sums run beside the frames (core._assemble)",
     "aligned_match": "a statuses table in ledger order is matched without a join (core._match)",
     "parallel_csv": "big CSVs are serialised in slices on two threads (csvout)",
 }

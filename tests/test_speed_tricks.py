@@ -38,12 +38,10 @@ def test_with_every_trick_off_the_command_writes_the_same_files(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from payrecon import csvout
-    from payrecon.core import _align
 
     # the sample is small: let the size-gated tricks run on it too
     monkeypatch.setattr(csvout, "PARALLEL_ROWS", 1)
     monkeypatch.setattr(csvout, "SLICE_ROWS", 7)
-    monkeypatch.setattr(_align, "_PARALLEL_ROWS", 1)
     monkeypatch.delenv(SPEED_OFF, raising=False)
     assert main([*COMMAND, "--out", str(tmp_path / "on")]) == 0
     monkeypatch.setenv(SPEED_OFF, ",".join(TRICKS))

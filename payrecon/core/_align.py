@@ -7,9 +7,7 @@ taken into that order with one ``take`` each; the ledger's are padded with nulls
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -18,7 +16,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from payrecon._speed import speed_trick
 from payrecon.core._inputs import (
     UTC_TIMESTAMP,
     Column,
@@ -34,7 +31,6 @@ from payrecon.statuses._table import MONEY_TYPE, TEXT
 NOT_FOUND = "not_found"
 
 #: Tables with at least this many rows take the platform's columns on two threads.
-_PARALLEL_ROWS = 100_000
 
 #: The statuses columns a result row carries, with their arrow types.
 _PLATFORM_COLUMNS: dict[str, pa.DataType] = {
@@ -114,12 +110,10 @@ def align(ledger: LedgerColumns, statuses: pd.DataFrame, ids: Iterable[str] | No
             [match.status_row < 0, np.zeros(n_unnamed, dtype=bool), np.ones(n_new, dtype=bool)]
         ),
     )
-    # eleven independent takes, side by side on a big table (arrow releases the GIL)
-    platform = _in_parallel(
-        lambda item: pc.take(column(statuses, *item), status_row),
-        _PLATFORM_COLUMNS,
-        total >= _PARALLEL_ROWS and speed_trick("parallel_takes"),
-    )
+    platform = {
+        name: pc.take(column(statuses, name, kind), status_row)
+        for name, kind in _PLATFORM_COLUMNS.items()
+    }
     row_id = pa.chunked_array(
         [
             *chunks(ledger.ids),
@@ -172,15 +166,3 @@ def _pad(ledger_column: Column, total: int) -> Column:
     if not extra:
         return ledger_column
     return pa.chunked_array([*chunks(ledger_column), pa.nulls(extra, ledger_column.type)])
-
-
-def _in_parallel(
-    fn: Callable[[tuple[str, pa.DataType]], Column],
-    items: dict[str, pa.DataType],
-    parallel: bool,
-) -> dict[str, Column]:
-    """``{name: fn((name, type))}``, on two threads when ``parallel``."""
-    if not parallel:
-        return {name: fn(item) for name, item in zip(items, items.items(), strict=True)}
-    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        return dict(zip(items, pool.map(fn, items.items()), strict=True))

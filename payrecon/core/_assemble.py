@@ -4,9 +4,7 @@ and exceptions frames, the summary and its proof, the suggestions, and the metad
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -16,7 +14,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from payrecon._speed import speed_trick
 from payrecon.core._align import ResultRows
 from payrecon.core._conservation import with_proof
 from payrecon.core._flags import Flags, duplicate_roles
@@ -102,8 +99,7 @@ def assemble(
     )
     info = rows.ledger.reader_info
     aside, set_aside, rows_read = _set_aside(info, run)
-    sums = functools.partial(
-        summarise,
+    summary, money_in, money_by_category = summarise(
         code,
         columns,
         rows.currency,
@@ -112,20 +108,12 @@ def assemble(
         aside.counts(),
         rows.ledger.has_fee,
     )
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the sums beside the frames
-        summing: Future[Any]
-        if speed_trick("parallel_sums"):
-            summing = pool.submit(sums)
-        else:
-            summing = Future()
-            summing.set_result(sums())
-        table = pa.table({name: columns[name] for name in ROW_COLUMNS})
-        rows_df = rows_frame(table)
-        # Filtered in arrow, a few rows out of many: cheaper than pandas' ``.loc`` on every column.
-        exceptions = rows_frame(
-            table.filter(pa.array(needs_a_person)), index=np.flatnonzero(needs_a_person)
-        )
-        summary, money_in, money_by_category = summing.result()
+    table = pa.table({name: columns[name] for name in ROW_COLUMNS})
+    rows_df = rows_frame(table)
+    # Filtered in arrow, a few rows out of many: cheaper than pandas' ``.loc`` on every column.
+    exceptions = rows_frame(
+        table.filter(pa.array(needs_a_person)), index=np.flatnonzero(needs_a_person)
+    )
     proof = conservation_proof(rows, code, money_in, money_by_category, set_aside, rows_read)
     return Reconciliation(
         rows=rows_df,
