@@ -11,6 +11,8 @@ Scenarios (``--scenario``, default all; each is bounded in ids and stops by itse
 ``live``      the live host's latency (660 ms median, tails to 5.9 s), a 300/s limit whose 429s
               carry no ``Retry-After`` (the documented platform): share of the limit, % throttled,
               peak in flight, peak RSS;
+``rerun``     the live profile through a store, twice (other ids, a new process each): the first
+              run meets the limit the slow way and the store keeps it, the second starts there;
 ``fast``      the same limit at 20 ms a call;
 ``random``    at 20 ms and the 300/s limit, 10 % and 30 % of calls answered 429 at random
               (``Retry-After: 1``), each against the same fetch without them;
@@ -27,6 +29,7 @@ Run: ``.venv/bin/python bench/fetch.py`` (about five minutes), ``--scenario live
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -109,16 +112,27 @@ class Result:
 
 
 class Arrivals:
-    """A sink that notes when each answer arrived, for the steady-state rate."""
+    """A sink that notes when each answer arrived, for the steady-state rate; with a store, it
+    passes everything on to it (the store also remembers the limit a run met)."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: Any = None) -> None:
         self.times: list[float] = []
+        self.store = store
 
-    def known_final(self, ids: object) -> dict[str, Any]:
-        return {}
+    def known_final(self, ids: Any) -> dict[str, Any]:
+        return {} if self.store is None else self.store.known_final(ids)
 
-    def record(self, outcome: object) -> None:
+    def record(self, outcome: Any) -> None:
         self.times.append(time.perf_counter())
+        if self.store is not None:
+            self.store.record(outcome)
+
+    def learned_pace(self) -> float | None:
+        return None if self.store is None else self.store.learned_pace()
+
+    def remember_pace(self, limit: float) -> None:
+        if self.store is not None:
+            self.store.remember_pace(limit)
 
     def steady_rate(self, low: float = 0.2, high: float = 0.8) -> float:
         n = len(self.times)
@@ -126,10 +140,12 @@ class Arrivals:
         return (b - a) / (self.times[b] - self.times[a]) if b > a else 0.0
 
 
-def child(base_url: str, ids_file: Path, concurrency: int | None) -> None:
-    """Fetch every id in ``ids_file``; print one JSON line of figures."""
+def child(base_url: str, ids_file: Path, concurrency: int | None, store: Path | None) -> None:
+    """Fetch every id in ``ids_file`` (through the store at ``store``, if given); print one JSON
+    line of figures."""
     from payrecon.client._client import Client
     from payrecon.client._fetch import BulkFetch
+    from payrecon.store import open_store
 
     ids = ids_file.read_text().split()
     if os.environ.get("BENCH_LOG"):  # the pacer's decisions, for a look at one run
@@ -141,8 +157,12 @@ def child(base_url: str, ids_file: Path, concurrency: int | None) -> None:
     kw: dict[str, Any] = {"progress": False}
     if concurrency is not None:
         kw["concurrency"] = concurrency
-    with Client(base_url, MERCHANT, SECRET, **kw) as client:
-        arrivals = Arrivals()
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(Client(base_url, MERCHANT, SECRET, **kw))
+        kept = None
+        if store is not None:
+            kept = stack.enter_context(open_store(store, base_url=base_url, merchant_code=MERCHANT))
+        arrivals = Arrivals(kept)
         engine = BulkFetch(client, sink=arrivals, progress=False)
         started, t0 = time.time(), time.perf_counter()
         outcomes = engine.run(ids)
@@ -166,12 +186,20 @@ def child(base_url: str, ids_file: Path, concurrency: int | None) -> None:
     print(json.dumps(asdict(result)), flush=True)
 
 
-def start_client(url: str, ids: Sequence[str], folder: Path, concurrency: int | None = None):
+def start_client(
+    url: str,
+    ids: Sequence[str],
+    folder: Path,
+    concurrency: int | None = None,
+    store: Path | None = None,
+):
     ids_file = folder / f"ids-{time.monotonic_ns()}.txt"
     ids_file.write_text("\n".join(ids) + "\n")
     cmd = [sys.executable, __file__, "--child", url, str(ids_file)]
     if concurrency is not None:
         cmd += ["--concurrency", str(concurrency)]
+    if store is not None:
+        cmd += ["--store", str(store)]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
 
 
@@ -181,8 +209,14 @@ def finish(proc: subprocess.Popen[str]) -> Result:
     return Result(**json.loads(out.strip().splitlines()[-1]))
 
 
-def run_client(url: str, ids: Sequence[str], folder: Path, concurrency: int | None = None):
-    return finish(start_client(url, ids, folder, concurrency))
+def run_client(
+    url: str,
+    ids: Sequence[str],
+    folder: Path,
+    concurrency: int | None = None,
+    store: Path | None = None,
+):
+    return finish(start_client(url, ids, folder, concurrency, store))
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -222,6 +256,19 @@ def scenario_live(folder: Path, n: int, rows: Rows) -> None:
     opts = ("--latency-profile", "live", "--rate-limit", str(LIMIT), "--no-retry-after")
     with sandbox(seed, *opts, "--fault-seed", "5") as url:
         limited(rows, f"live latency, {n:,} ids", run_client(url, ids, folder))
+
+
+def scenario_rerun(folder: Path, n: int, rows: Rows) -> None:
+    """The live profile again, fetching through a store: a first run meets the limit the slow
+    way and the store keeps it; the next run (other ids, a new process) starts from it."""
+    seed, ids = seed_file(folder, 2 * n, prefix="R")
+    opts = ("--latency-profile", "live", "--rate-limit", str(LIMIT), "--no-retry-after")
+    store = folder / "rerun-store.db"
+    with sandbox(seed, *opts, "--fault-seed", "5") as url:
+        first = run_client(url, ids[:n], folder, store=store)
+        second = run_client(url, ids[n:], folder, store=store)
+    limited(rows, f"first run with a store, {n:,} ids", first)
+    limited(rows, f"next run, starting from the limit kept, {n:,} ids", second)
 
 
 def scenario_fast(folder: Path, n: int, rows: Rows) -> None:
@@ -337,6 +384,7 @@ def scenario_naive(folder: Path, n: int, rows: Rows) -> None:
 
 SCENARIOS = {
     "live": (scenario_live, 20_000, 9_000),
+    "rerun": (scenario_rerun, 9_000, 3_000),
     "fast": (scenario_fast, 9_000, 3_000),
     "random": (scenario_random, 4_500, 1_500),
     "shared": (scenario_shared, 3_000, 1_500),
@@ -352,9 +400,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ids", type=int, help="ids per scenario (per process when shared)")
     parser.add_argument("--child", nargs=2, metavar=("URL", "IDS"), help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(args.child[0], Path(args.child[1]), args.concurrency)
+        child(args.child[0], Path(args.child[1]), args.concurrency, args.store)
         return 0
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     rows: Rows = []

@@ -321,3 +321,32 @@ def test_random_429s_with_retry_after_cost_their_call_only(tmp_path: Path) -> No
     assert [o.error for o in outcomes if o.error] == []
     assert stats.throttled > 0.2 * len(expected)
     assert 0.15 < stats.background < 0.5
+
+
+def test_the_store_remembers_the_limit_a_fetch_met_and_the_next_fetch_starts_there(
+    tmp_path: Path,
+) -> None:
+    # A 60/s limit: the first fetch finds it the slow way (slow start, an overshoot, a back-off)
+    # and the store keeps it; the next fetch, another client, starts just under it.
+    from payrecon.store import open_store
+
+    with running(SandboxConfig(final_after=0, rate_limit=60)) as sb:
+        expected = seed(sb, tmp_path, 600)
+        ids = list(expected)
+        first = sb.client()
+        with open_store(
+            tmp_path / "s.db", base_url=sb.base_url, merchant_code=first.merchant_code
+        ) as s:
+            assert s.learned_pace() is None
+            assert all(o.error == "" for o in first.fetch(ids[:300], sink=s, progress=False))
+            learned = s.learned_pace()
+        assert first.throttle.stats().throttled > 0  # it met the limit
+        assert learned is not None and 0.8 * 60 <= learned <= 1.3 * 60
+        second = sb.client()
+        with open_store(
+            tmp_path / "s.db", base_url=sb.base_url, merchant_code=second.merchant_code
+        ) as s:
+            # the first GETs go at the remembered pace, not at the 100/s of a slow start
+            outcomes = second.fetch(ids[300:], sink=s, progress=False)
+        assert all(o.error == "" for o in outcomes)
+        assert second.throttle.stats().throttled < first.throttle.stats().throttled

@@ -175,3 +175,45 @@ def test_bad_parameters() -> None:
         AdaptiveRate(min_rate=10, initial_rate=5)
     with pytest.raises(ValueError):
         AdaptiveRate(background_memory=0)
+
+
+def test_a_run_that_meets_the_limit_remembers_it_and_the_next_skips_slow_start() -> None:
+    clock = FakeClock()
+    first = AdaptiveRate(clock=clock, sleep=clock.sleep)
+    first_through, first_throttled = simulate(
+        first, clock, seconds=10, latency=0.66, bucket=Bucket(300, 30)
+    )
+    learned = first.learned_limit()
+    assert learned is not None and 0.9 * 300 <= learned <= 1.15 * 300
+    clock = FakeClock()
+    second = AdaptiveRate(clock=clock, sleep=clock.sleep)
+    second.resume(learned)
+    assert second.rate == pytest.approx(second.beta * learned)  # no slow start from 100/s
+    through, throttled = simulate(second, clock, seconds=10, latency=0.66, bucket=Bucket(300, 30))
+    assert through > first_through  # the ramp is not paid again
+    assert throttled < first_throttled  # nor the overshoot that ends it
+
+
+def test_resume_is_ignored_once_calls_are_paced_and_a_short_run_learns_nothing() -> None:
+    clock = FakeClock()
+    limiter = AdaptiveRate(clock=clock, sleep=clock.sleep)
+    simulate(limiter, clock, seconds=1, latency=0.02, bucket=None)
+    assert limiter.learned_limit() is None  # it never met a limit: nothing to remember
+    rate = limiter.rate
+    limiter.resume(40.0)
+    assert limiter.rate == rate
+    fresh = AdaptiveRate(clock=clock, sleep=clock.sleep)
+    for nonsense in (None, 0.0, -5.0, float("nan"), float("inf")):
+        fresh.resume(nonsense)
+        assert fresh.rate == 100.0
+
+
+@pytest.mark.parametrize("now_limit", [150, 600])
+def test_a_remembered_limit_that_has_changed_is_found_again(now_limit: int) -> None:
+    # Resumed from 300/s; the merchant's limit is now half (or twice) that.
+    clock = FakeClock()
+    limiter = AdaptiveRate(clock=clock, sleep=clock.sleep, max_rate=5000)
+    limiter.resume(300.0)
+    simulate(limiter, clock, seconds=60, latency=0.66, bucket=Bucket(now_limit, now_limit / 10))
+    learned = limiter.learned_limit()
+    assert learned is not None and 0.85 * now_limit <= learned <= 1.2 * now_limit

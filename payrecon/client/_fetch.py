@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from payrecon.client._auth import TokenSet
 from payrecon.client._client import Stopped, error_word
-from payrecon.client.records import FetchOutcome, OutcomeSink
+from payrecon.client.records import FetchOutcome, OutcomeSink, PaceMemory
 from payrecon.errors import (
     APIError,
     BadResponse,
@@ -197,12 +197,19 @@ class BulkFetch:
             len(todo),
         )
         if todo:
+            memory = self.sink if isinstance(self.sink, PaceMemory) else None
+            if memory is not None:
+                self.client.throttle.resume(memory.learned_pace())
             try:
                 self._run(todo, outcomes, done_before=len(order) - len(todo))
             except PlatformError as exc:
                 self._mark_interrupted(todo, outcomes)
                 exc.outcomes = [outcomes[i] for i in order]  # type: ignore[attr-defined]
                 raise
+            finally:
+                learned = self.client.throttle.learned_limit()
+                if memory is not None and learned is not None:
+                    memory.remember_pace(learned)
         return [outcomes[i] for i in order]
 
     def _run(self, todo: list[str], outcomes: dict[str, FetchOutcome], done_before: int) -> None:

@@ -79,6 +79,9 @@ _LATE_SLOTS = 4
 #: background): slow start then grows by half a round trip's worth at most, so the overshoot
 #: a token bucket hides until its burst is spent stays small.
 _GAIN = 1.5
+#: A run resumed from a remembered limit that has grown this far past it without meeting it
+#: goes back to slow start: the limit has risen (or another process that shared it is gone).
+_RESUME_SLACK = 1.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,12 +183,14 @@ class AdaptiveRate:
         self._probe_share = 0.0
         self._probe_total = 1
         self._probe_rate = self._rate
+        self._probe_through = self._rate
         self._sent = 0
         self._first_sent: float | None = None
         self._last_sent: float | None = None
         self._throttled = 0
         self._answered = 0
         self._decreases = 0
+        self._met_limit = False  # whether w_max was measured by meeting the limit in this run
         self._new_round(self._start)
         self._log_rate(self._start)
 
@@ -249,6 +254,8 @@ class AdaptiveRate:
             else:
                 self._answered += 1
                 self._ok_times.append(now)
+                if self._round_total:  # every answer that got through during the round
+                    self._round_through += 1
             while self._ok_times and self._ok_times[0] < now - max(1.0, 2.0 * self._srtt):
                 self._ok_times.popleft()
             if sent_at >= self._settled_at:  # answers to calls sent at the rate now in force
@@ -267,6 +274,7 @@ class AdaptiveRate:
     def _new_round(self, now: float) -> None:
         self._round_total = 0
         self._round_throttled = 0
+        self._round_through = 0
         self._round_start = now
 
     def _round_done(self, now: float) -> bool:
@@ -329,8 +337,9 @@ class AdaptiveRate:
                 # The 429s went when the pace went down: they were the pace's, and the limit is
                 # what got through at the first look. This share is clean (below the limit).
                 self._add_background(now)
-                passed = self._probe_rate * (1 - self._probe_share)  # what the limit let by
+                passed = min(self._probe_rate, self._probe_through)  # what the limit let by
                 self._w_max = max(self.min_rate, passed / max(0.05, 1 - self.background(now)))
+                self._met_limit = True
                 self._epoch = now  # from this lower rate, back up to the new limit in K s
                 self._last_update = now
             self._to_steady(now)
@@ -341,6 +350,10 @@ class AdaptiveRate:
         self._probe_share = self._round_throttled / self._round_total
         self._probe_total = self._round_total
         self._probe_rate = self._rate
+        # Answers through a second during the round, whoever's call they answer: while the
+        # platform's bucket is empty that is what the limit lets by (the probe's own calls get
+        # less of it: calls sent before the back-off are still arriving beside them).
+        self._probe_through = self._round_through / max(1e-3, now - self._round_start)
         self._rate = max(self.min_rate, self.beta * self._rate * (1 - self._probe_share))
         self._phase = _LOWER
         self._settle(now)
@@ -427,6 +440,7 @@ class AdaptiveRate:
         self._last_update = now
         self._phase = _AFTER_DECREASE
         self._decreases += 1
+        self._met_limit = True
         log.debug(
             "%.2f back off: %d of %d throttled (background %.1f%%); rate %.0f -> %.0f/s",
             now - self._start,
@@ -448,6 +462,7 @@ class AdaptiveRate:
     def _restore(self, now: float) -> None:
         rate, w_max, since = self._saved
         self._rate, self._w_max, self._epoch = rate, w_max, now - since
+        self._met_limit = self._met_limit and w_max is not None
         self._last_update = now
         self._log_rate(now)
 
@@ -479,6 +494,9 @@ class AdaptiveRate:
         recent = max(0.25, 0.5 * (self._srtt or 0.0))
         through = self._goodput(now, recent) / max(0.05, 1.0 - self.background(now))
         ceiling = min(self.max_rate, max(self._initial_rate, _GAIN * through))
+        remembered = None if self._met_limit else self._w_max
+        if remembered is not None and self._rate > _RESUME_SLACK * remembered:
+            self._w_max = None  # resumed from a limit that has since risen: search as at first
         if self._w_max is None:  # slow start: double every round trip (0.1 s to 0.5 s)
             period = min(0.5, max(0.1, self._srtt or 0.1))
             self._rate = min(ceiling, max(self._rate, self._rate * 2.0 ** (dt / period)))
@@ -488,6 +506,36 @@ class AdaptiveRate:
             target = self._w_max * (1.0 + self.cubic * (t - k) ** 3)
             self._rate = max(self.min_rate, min(ceiling, target))
         self._log_rate(now)
+
+    # ------------------------------------------------------------------ memory across runs
+
+    def resume(self, limit: float | None) -> None:
+        """Start from the limit a previous run met (the store keeps it): pace just under it and
+        grow toward it as after a back-off, instead of a slow start from ``initial_rate``.
+
+        A slow start at the live host's latency spends its first seconds below the limit and ends
+        in one overshoot (a token bucket hides it for a round trip or more): on a run of a few
+        thousand ids that is most of what the run loses. A rerun need not pay it again. Ignored
+        once calls have been paced: then this run knows better. If the limit has risen since,
+        the growth beyond it finds the new one; if it has fallen, the first round backs off.
+        """
+        if limit is None or not math.isfinite(limit) or limit <= 0:
+            return
+        with self._state_lock:
+            if self._sent:
+                return
+            now = self._clock()
+            self._w_max = min(self.max_rate, max(self.min_rate, float(limit)))
+            self._rate = max(self.min_rate, self.beta * self._w_max)
+            self._epoch = self._last_update = now
+            self._saved = (self._rate, self._w_max, 0.0)  # where a false alarm returns to
+            self._log_rate(now)
+
+    def learned_limit(self) -> float | None:
+        """The limit this run met (in calls a second sent), for the next run to resume from;
+        ``None`` when it never met one (a short run, or a limit above what it needed)."""
+        with self._state_lock:
+            return self._w_max if self._met_limit else None
 
     def stats(self) -> ThrottleStats:
         with self._state_lock:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 def loads(text: str | bytes) -> Any:
@@ -249,3 +249,13 @@ class OutcomeSink(Protocol):
     def known_final(self, ids: Sequence[str]) -> Mapping[str, PayoutDetail]: ...
 
     def record(self, outcome: FetchOutcome) -> None: ...
+
+
+@runtime_checkable
+class PaceMemory(Protocol):
+    """A sink that also remembers the rate limit a run met, so the next run need not find it
+    again (the store does; see :meth:`payrecon.client._throttle.AdaptiveRate.resume`)."""
+
+    def learned_pace(self) -> float | None: ...
+
+    def remember_pace(self, limit: float) -> None: ...

@@ -32,6 +32,7 @@ data never mix. The merchant secret is never stored.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -542,7 +543,26 @@ class Store:
             )
             return int(cur.lastrowid or 0)
 
+    def remember_pace(self, limit: float) -> None:
+        """Keep the rate limit a fetch met (calls a second), for the next fetch to start from
+        (``PaceMemory``; the client's pacer explains why). One value per store: a store is one
+        platform and one merchant, and the limit is the merchant's."""
+        if not math.isfinite(limit) or limit <= 0:
+            return
+        rows = [("pace_limit", f"{limit:.1f}"), ("pace_learned_at", _iso(now_utc()) or "")]
+        with self._write("remembering the pace") as conn:
+            conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", rows)
+
     # -- reading ---------------------------------------------------------------------------
+
+    def learned_pace(self) -> float | None:
+        """The rate limit the last fetch met, or ``None`` (``PaceMemory``)."""
+        rows = self._read("SELECT value FROM meta WHERE key='pace_limit'")
+        try:
+            limit = float(rows[0][0]) if rows else math.nan
+        except ValueError:
+            return None
+        return limit if math.isfinite(limit) and limit > 0 else None
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock, self._errors("reading"):
