@@ -26,10 +26,10 @@ learns from the answers, much as TCP CUBIC paces a congestion window:
   pacer is not the bottleneck (the ids run out, the cap on calls in flight is reached, or calls
   leave slower than the pace because the process is busy), so an idle spell is not a burst.
 
-* **memory**: a run that met the limit says so (:meth:`AdaptiveRate.learned_limit`); the store
-  keeps it, and the next run resumes from it (:meth:`~AdaptiveRate.resume`), skipping the slow start and
-  the overshoot that ends it (most of what a run of a few thousand ids loses at the live host's
-  latency).
+* **memory**: a run that met the limit says so (:meth:`AdaptiveRate.learned_limit`); the
+  store keeps it, and the next run resumes from it (:meth:`~AdaptiveRate.resume`), skipping the
+  slow start and the overshoot that ends it (most of what a run of a few thousand ids loses at
+  the live host's latency).
 
 A random 429 therefore costs the call that got it (it waits what ``Retry-After`` says, see
 :mod:`payrecon.client._client`) and nothing more: under 30 % of them a fetch runs at the limit,
