@@ -162,7 +162,7 @@ def test_renderers_read_the_model_and_change_nothing(
 ) -> None:
     from payrecon.report.excel import write_workbook
 
-    model = build_model(recorded, max_exceptions=5)
+    model = build_model(recorded, max_exceptions=5, sheets=True)
     before = dataclasses.replace(model)  # the same parts, a new outer record
     rows = recorded.rows.copy()
     text = render_text(model)
@@ -193,3 +193,19 @@ def test_the_result_does_not_import_the_report() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_only_the_workbook_needs_every_exception_in_order(
+    recorded: Reconciliation, tmp_path: Path
+) -> None:
+    from payrecon.report.excel import write_workbook
+    from payrecon.report.order import worst_first
+
+    full = build_model(recorded, max_exceptions=5, sheets=True)
+    lean = build_model(recorded, max_exceptions=5)
+    assert lean.sheets == () and lean.exceptions == full.exceptions
+    assert render_text(lean) == render_text(full) and render_html(lean) == render_html(full)
+    everything = worst_first(recorded.exceptions)
+    pd.testing.assert_frame_equal(worst_first(recorded.exceptions, 5), everything.iloc[:5])
+    with pytest.raises(ValueError, match="sheets=True"):
+        write_workbook(lean, tmp_path / "r.xlsx")

@@ -186,7 +186,7 @@ class Reconciliation:
         from payrecon.report.excel import write_workbook
         from payrecon.report.model import build_model
 
-        return write_workbook(build_model(self, max_exceptions=0), path)
+        return write_workbook(build_model(self, max_exceptions=0, sheets=True), path)
 
     def summary_text(self) -> str:
         """One screen for a terminal: rows per category and the exact totals per currency, then

@@ -158,6 +158,8 @@ def _about(model: ReportModel, truncated: dict[str, int]) -> Iterable[tuple[str,
 def write_workbook(model: ReportModel, path: str | Path) -> Path:
     """Write ``model``'s sheets (Summary, Exceptions worst first, Rows, the extra tables) and an
     About sheet as an ``.xlsx`` workbook (see the module docstring); returns the path."""
+    if not model.sheets:
+        raise ValueError("a workbook needs the model's tables: build_model(rec, sheets=True)")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook(write_only=True)

@@ -368,14 +368,15 @@ def _sheets(rec: Reconciliation, ordered: pd.DataFrame) -> tuple[Sheet, ...]:
 
 
 def build_model(
-    rec: Reconciliation, *, max_exceptions: int = 500, charts: bool = False
+    rec: Reconciliation, *, max_exceptions: int = 500, charts: bool = False, sheets: bool = False
 ) -> ReportModel:
     """The report of ``rec``: counts, exact totals, the ``max_exceptions`` worst exceptions,
-    since the last run, suggestions, the tie-out, the proof, and the PNG charts when ``charts``
-    (matplotlib; the only slow part)."""
+    since the last run, suggestions, the tie-out, the proof, the PNG charts when ``charts``
+    (matplotlib; the only slow part) and the workbook's tables when ``sheets`` (every exception
+    in order, every row: only the workbook shows them, so the other views skip the work)."""
     counts = rec.counts
     flag_counts = rec.flag_counts
-    ordered = worst_first(rec.exceptions)
+    ordered = worst_first(rec.exceptions, None if sheets else max_exceptions)
     n_ledger = int(rec.rows["source_row"].notna().sum())
     drawn: tuple[Chart, ...] = ()
     if charts:
@@ -402,7 +403,7 @@ def build_model(
         suggestions=_suggestions(rec),
         tie_out=_tie_out(rec),
         proof=_proof(rec),
-        sheets=_sheets(rec, ordered),
+        sheets=_sheets(rec, ordered) if sheets else (),
         charts=drawn,
     )
 

@@ -16,8 +16,10 @@ from payrecon.core.categories import CATEGORIES
 from payrecon.csvout import arrow_array
 
 
-def worst_first(exceptions: pd.DataFrame) -> pd.DataFrame:
-    """Exceptions in the order a person should work through them.
+def worst_first(exceptions: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
+    """Exceptions in the order a person should work through them (only the ``limit`` worst, when
+    given: a report lists a few hundred of tens of thousands, and taking every row of a wide
+    frame in the new order costs more than the sort).
 
     Status regressions first (money may have left and come back), then by category in
     ``interface.md``'s order (a duplicate booking before a fee difference; rows that are only
@@ -26,7 +28,7 @@ def worst_first(exceptions: pd.DataFrame) -> pd.DataFrame:
     with each other: without exchange rates that comparison would mean nothing.
     """
     if len(exceptions) < 2:
-        return exceptions
+        return exceptions if limit is None else exceptions.iloc[:limit]
     code = pd.Categorical(exceptions["category"], categories=list(CATEGORIES)).codes
     if "issues" in exceptions.columns:
         issues = pc.fill_null(arrow_array(exceptions["issues"]).cast(pa.string()), "")
@@ -61,7 +63,7 @@ def worst_first(exceptions: pd.DataFrame) -> pd.DataFrame:
             ("pos", "ascending", "at_end"),
         ],
     )
-    return exceptions.iloc[order.to_numpy()]
+    return exceptions.iloc[order.to_numpy()[:limit]]
 
 
 def moving_changes(changes: pd.DataFrame) -> pd.DataFrame:
