@@ -67,52 +67,65 @@ def direction(signed: pa.Array, ids: Any) -> tuple[bool, np.ndarray]:
 def signed_amounts(
     sub: pa.Table, m: Mapping, roles: list[str], rows: np.ndarray, decimal: str, file: str
 ) -> tuple[pa.Array, list[Problem], str]:
-    """The signed amount of each row: the amount column, or debit - credit (the one filled)."""
+    """The signed amount of each row: the amount column, or debit - credit (the one filled).
 
-    def parse(mark: str) -> tuple[pa.Array, list[Problem]]:
-        if "amount" in roles:
-            return parse_amounts(
-                sub[m.columns["amount"]],
-                column=m.columns["amount"],
+    A voted decimal mark can be wrong where the sample said little; when the mapping states
+    neither mark, a read that leaves cells unread is tried again with the other mark, and the
+    one with fewer bad cells wins."""
+    amount, bad = _signed_with(sub, m, roles, rows, decimal, file)
+    if bad and m.decimal is None and m.thousands is None:
+        other = "," if decimal == "." else "."
+        amount2, bad2 = _signed_with(sub, m, roles, rows, other, file)
+        if len(bad2) < len(bad):
+            return amount2, bad2, other
+    return amount, bad, decimal
+
+
+def _signed_with(
+    sub: pa.Table, m: Mapping, roles: list[str], rows: np.ndarray, mark: str, file: str
+) -> tuple[pa.Array, list[Problem]]:
+    """The signed amounts read with the decimal mark ``mark``, and the bad cells."""
+    if "amount" in roles:
+        return parse_amounts(
+            sub[m.columns["amount"]],
+            column=m.columns["amount"],
+            file=file,
+            rows=rows,
+            decimal=mark,
+            thousands=m.thousands,
+        )
+    return _debit_minus_credit(sub, m, roles, rows, mark, file)
+
+
+def _debit_minus_credit(
+    sub: pa.Table, m: Mapping, roles: list[str], rows: np.ndarray, mark: str, file: str
+) -> tuple[pa.Array, list[Problem]]:
+    """Ledgers with two money columns fill one per row: the amount is debit - credit, either
+    may be blank (or absent from the mapping), but a row with both blank has no amount."""
+    parts, bad = [], []
+    for role in ("debit", "credit"):
+        if role in roles:
+            got, b = parse_amounts(
+                sub[m.columns[role]],
+                column=m.columns[role],
                 file=file,
                 rows=rows,
                 decimal=mark,
                 thousands=m.thousands,
+                required=False,
             )
-        parts, bad = [], []
-        for role in ("debit", "credit"):
-            if role in roles:
-                got, b = parse_amounts(
-                    sub[m.columns[role]],
-                    column=m.columns[role],
-                    file=file,
-                    rows=rows,
-                    decimal=mark,
-                    thousands=m.thousands,
-                    required=False,
-                )
-                parts.append(got)
-                bad += b
-            else:
-                parts.append(pa.nulls(len(rows), MONEY_TYPE))
-        debit, credit = parts
-        zero = pa.scalar(0, MONEY_TYPE)
-        both_blank = pc.and_(debit.is_null(), credit.is_null()).to_numpy(zero_copy_only=False)
-        for i in np.flatnonzero(both_blank):
-            cols = " / ".join(m.columns[r] for r in roles)
-            bad.append(Problem(file, int(rows[i]), cols, "amount is blank (debit and credit)"))
-        amount = pc.cast(
-            pc.subtract(pc.coalesce(debit, zero), pc.coalesce(credit, zero)), MONEY_TYPE
-        )
-        return amount, sorted(bad, key=lambda p: p.row or 0)
-
-    amount, bad = parse(decimal)
-    if bad and m.decimal is None and m.thousands is None:
-        other = "," if decimal == "." else "."
-        amount2, bad2 = parse(other)
-        if len(bad2) < len(bad):
-            return amount2, bad2, other
-    return amount, bad, decimal
+            parts.append(got)
+            bad += b
+        else:
+            parts.append(pa.nulls(len(rows), MONEY_TYPE))
+    debit, credit = parts
+    zero = pa.scalar(0, MONEY_TYPE)
+    both_blank = pc.and_(debit.is_null(), credit.is_null()).to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(both_blank):
+        cols = " / ".join(m.columns[r] for r in roles)
+        bad.append(Problem(file, int(rows[i]), cols, "amount is blank (debit and credit)"))
+    amount = pc.cast(pc.subtract(pc.coalesce(debit, zero), pc.coalesce(credit, zero)), MONEY_TYPE)
+    return amount, sorted(bad, key=lambda p: p.row or 0)
 
 
 __all__ = ["direction", "signed_amounts", "vote_decimal"]
