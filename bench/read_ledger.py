@@ -6,9 +6,8 @@ every run; a change that only moves code into named steps must not make it slowe
 process imports one checkout, reads the ledger once untimed (imports, caches), then ``--runs``
 times, and reports every call's process CPU time (``time.process_time``) and wall time; the best
 of them is the figure least disturbed by other work on a shared machine. With ``--against DIR``
-children alternate A B A B between this tree and that checkout (``PYTHONPATH``, run from outside
-both trees so the current directory does not shadow it), and the ratio this tree / that one is
-printed.
+children alternate A B A B between this tree and that checkout (``PYTHONPATH``; each child
+prints which one it imported), and the ratio this tree / that one is printed.
 
 The ledger is the bench's own (``bench/out/ledger_<rows>.csv``, written by ``bench/reconcile.py``).
 
@@ -17,14 +16,11 @@ Run: ``.venv/bin/python bench/read_ledger.py [--rows 1000000] [--runs 5] [--agai
 
 from __future__ import annotations
 
-import argparse
-import json
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
+from typing import Any
 
-from reconcile import CHILD_ENV, OUT, generate
+from reconcile import OUT, generate
+from reconcile_core import run_python, side_by_side_options
 
 CHILD = r"""
 import json, sys, time
@@ -41,25 +37,13 @@ print(json.dumps({"cpu": cpu, "wall": wall, "source": payrecon.__file__}))
 """
 
 
-def run(ledger: Path, runs: int, pythonpath: Path | None) -> dict[str, list[float]]:
+def run(ledger: Path, runs: int, pythonpath: Path | None) -> dict[str, Any]:
     """One child process: ``runs`` timed calls of ``read_ledger()``."""
-    env = dict(CHILD_ENV)
-    if pythonpath is not None:
-        env["PYTHONPATH"] = str(pythonpath.resolve())
-    argv = [sys.executable, "-c", CHILD, str(ledger.resolve()), str(runs)]
-    with tempfile.TemporaryDirectory() as outside:
-        out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True, cwd=outside)
-    result: dict[str, list[float]] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return run_python(CHILD, [str(ledger.resolve()), str(runs)], pythonpath)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=5, help="timed calls per child")
-    parser.add_argument("--rounds", type=int, default=2, help="children per side, alternating")
-    parser.add_argument("--against", type=Path, help="another checkout to compare payrecon with")
-    args = parser.parse_args()
+    args = side_by_side_options(__doc__)
     ledger, _ = generate(args.rows, OUT)
     sides: dict[str, Path | None] = {"payrecon": None}
     if args.against is not None:
