@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from reconcile import OUT, generate
-from reconcile_core import run_python, side_by_side_options
+from reconcile_core import compare_sides, run_python, side_by_side_options
 
 CHILD = r"""
 import json, sys, time
@@ -45,29 +45,13 @@ def run(ledger: Path, runs: int, pythonpath: Path | None) -> dict[str, Any]:
 def main() -> None:
     args = side_by_side_options(__doc__)
     ledger, _ = generate(args.rows, OUT)
-    sides: dict[str, Path | None] = {"payrecon": None}
-    if args.against is not None:
-        sides["baseline"] = args.against
-    best: dict[str, dict[str, float]] = {
-        k: {"cpu": float("inf"), "wall": float("inf")} for k in sides
-    }
-    for i in range(args.rounds):
-        for name, path in sides.items():  # alternate A B A B
-            got = run(ledger, args.runs, path)
-            for kind in ("cpu", "wall"):
-                best[name][kind] = min(best[name][kind], *got[kind])
-            print(
-                f"round {i + 1} {name:<9} cpu best {min(got['cpu']):6.3f} s  "
-                f"wall best {min(got['wall']):6.3f} s  ({got['source']})",
-                flush=True,
-            )
-    print(f"\nread_ledger() on {args.rows:,} rows, best of {args.rounds}x{args.runs} calls")
-    for name in sides:
-        print(f"  {name:<9} cpu {best[name]['cpu']:6.3f} s  wall {best[name]['wall']:6.3f} s")
-    if "baseline" in best:
-        for kind in ("cpu", "wall"):
-            ratio = best["payrecon"][kind] / best["baseline"][kind]
-            print(f"  ratio payrecon / baseline ({args.against}), {kind}: {ratio:.3f}")
+    compare_sides(
+        args,
+        lambda path: run(ledger, args.runs, path),
+        f"read_ledger() on {args.rows:,} rows",
+        figure=min,
+        figure_name="best",
+    )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import json
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,31 +74,48 @@ def side_by_side_options(description: str | None) -> argparse.Namespace:
     return parser.parse_args()
 
 
-def main() -> None:
-    args = side_by_side_options(__doc__)
-    ledger, statuses = generate(args.rows, OUT)
+def compare_sides(
+    args: argparse.Namespace,
+    call: Callable[[Path | None], dict[str, Any]],
+    title: str,
+    figure: Callable[[list[float]], float] = statistics.median,
+    figure_name: str = "median",
+) -> None:
+    """Children alternate A B A B (this tree, then ``--against``), ``args.rounds`` each; print
+    each child's figure, then each side's over all its calls and the ratios this tree / that one.
+    """
     sides: dict[str, Path | None] = {"payrecon": None}
     if args.against is not None:
         sides["baseline"] = args.against
     times: dict[str, dict[str, list[float]]] = {k: {"cpu": [], "wall": []} for k in sides}
     for i in range(args.rounds):
         for name, path in sides.items():  # alternate A B A B
-            got = run(ledger, statuses, args.runs, path)
+            got = call(path)
             for kind in ("cpu", "wall"):
                 times[name][kind] += got[kind]
             print(
-                f"round {i + 1} {name:<9} cpu {statistics.median(got['cpu']):6.3f} s  "
-                f"wall {statistics.median(got['wall']):6.3f} s  ({got['source']})",
+                f"round {i + 1} {name:<9} cpu {figure(got['cpu']):6.3f} s  "
+                f"wall {figure(got['wall']):6.3f} s  ({got['source']})",
                 flush=True,
             )
-    print(f"\nreconcile() on {args.rows:,} ledger rows, median of {args.rounds}x{args.runs} calls")
-    med = {k: {kind: statistics.median(v[kind]) for kind in v} for k, v in times.items()}
+    print(f"\n{title}, {figure_name} of {args.rounds}x{args.runs} calls")
+    fig = {k: {kind: figure(v[kind]) for kind in v} for k, v in times.items()}
     for name in sides:
-        print(f"  {name:<9} cpu {med[name]['cpu']:6.3f} s  wall {med[name]['wall']:6.3f} s")
-    if "baseline" in med:
+        print(f"  {name:<9} cpu {fig[name]['cpu']:6.3f} s  wall {fig[name]['wall']:6.3f} s")
+    if "baseline" in fig:
         for kind in ("cpu", "wall"):
-            ratio = med["payrecon"][kind] / med["baseline"][kind]
+            ratio = fig["payrecon"][kind] / fig["baseline"][kind]
             print(f"  ratio payrecon / baseline ({args.against}), {kind}: {ratio:.3f}")
+
+
+def main() -> None:
+    args = side_by_side_options(__doc__)
+    ledger, statuses = generate(args.rows, OUT)
+    compare_sides(
+        args,
+        lambda path: run(ledger, statuses, args.runs, path),
+        f"reconcile() on {args.rows:,} ledger rows",
+    )
 
 
 if __name__ == "__main__":
