@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from reconcile import CHILD_ENV, OUT, generate
+from reconcile import CHILD_ENV, HERE, OUT, generate
 
 CHILD = r"""
 import json, statistics, sys, time
@@ -40,51 +41,81 @@ for _ in range(int(sys.argv[3])):
     payrecon.reconcile(ledger, statuses)
     cpu.append(time.process_time() - c0)
     wall.append(time.perf_counter() - w0)
-print(json.dumps({"cpu": cpu, "wall": wall, "module": payrecon.core.__module__}))
+print(json.dumps({"cpu": cpu, "wall": wall, "source": payrecon.__file__}))
 """
 
 
 def run(ledger: Path, statuses: Path, runs: int, pythonpath: Path | None) -> dict[str, list[float]]:
     """One child process: ``runs`` timed calls of ``reconcile()``."""
+    return run_python(CHILD, [str(ledger), str(statuses), str(runs)], pythonpath)
+
+
+def run_python(code: str, args: list[str], pythonpath: Path | None) -> dict[str, Any]:
+    """A ``python -c code`` child importing this tree's payrecon, or ``pythonpath``'s; its last
+    line of output is JSON. It runs in ``bench/``: ``python -c`` puts the working directory first
+    on ``sys.path``, and from a checkout's root that would import that checkout whatever
+    ``PYTHONPATH`` says."""
     env = dict(CHILD_ENV)
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath.resolve())
-    argv = [sys.executable, "-c", CHILD, str(ledger), str(statuses), str(runs)]
-    out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True, cwd=os.getcwd())
-    result: dict[str, list[float]] = json.loads(out.stdout.strip().splitlines()[-1])
+    argv = [sys.executable, "-c", code, *args]
+    out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True, cwd=HERE)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def side_by_side_options(description: str | None) -> argparse.Namespace:
+    """The options of a bench that times one call in-process, this tree beside another checkout."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5, help="timed calls per child")
     parser.add_argument("--rounds", type=int, default=2, help="children per side, alternating")
     parser.add_argument("--against", type=Path, help="another checkout to compare payrecon with")
-    args = parser.parse_args()
-    ledger, statuses = generate(args.rows, OUT)
+    return parser.parse_args()
+
+
+def compare_sides(
+    args: argparse.Namespace,
+    call: Callable[[Path | None], dict[str, Any]],
+    title: str,
+    figure: Callable[[list[float]], float] = statistics.median,
+    figure_name: str = "median",
+) -> None:
+    """Children alternate A B A B (this tree, then ``--against``), ``args.rounds`` each; print
+    each child's figure, then each side's over all its calls and the ratios this tree / that one.
+    """
     sides: dict[str, Path | None] = {"payrecon": None}
     if args.against is not None:
         sides["baseline"] = args.against
     times: dict[str, dict[str, list[float]]] = {k: {"cpu": [], "wall": []} for k in sides}
     for i in range(args.rounds):
         for name, path in sides.items():  # alternate A B A B
-            got = run(ledger, statuses, args.runs, path)
+            got = call(path)
             for kind in ("cpu", "wall"):
                 times[name][kind] += got[kind]
             print(
-                f"round {i + 1} {name:<9} cpu {statistics.median(got['cpu']):6.3f} s  "
-                f"wall {statistics.median(got['wall']):6.3f} s",
+                f"round {i + 1} {name:<9} cpu {figure(got['cpu']):6.3f} s  "
+                f"wall {figure(got['wall']):6.3f} s  ({got['source']})",
                 flush=True,
             )
-    print(f"\nreconcile() on {args.rows:,} ledger rows, median of {args.rounds}x{args.runs} calls")
-    med = {k: {kind: statistics.median(v[kind]) for kind in v} for k, v in times.items()}
+    print(f"\n{title}, {figure_name} of {args.rounds}x{args.runs} calls")
+    fig = {k: {kind: figure(v[kind]) for kind in v} for k, v in times.items()}
     for name in sides:
-        print(f"  {name:<9} cpu {med[name]['cpu']:6.3f} s  wall {med[name]['wall']:6.3f} s")
-    if "baseline" in med:
+        print(f"  {name:<9} cpu {fig[name]['cpu']:6.3f} s  wall {fig[name]['wall']:6.3f} s")
+    if "baseline" in fig:
         for kind in ("cpu", "wall"):
-            ratio = med["payrecon"][kind] / med["baseline"][kind]
+            ratio = fig["payrecon"][kind] / fig["baseline"][kind]
             print(f"  ratio payrecon / baseline ({args.against}), {kind}: {ratio:.3f}")
+
+
+def main() -> None:
+    args = side_by_side_options(__doc__)
+    ledger, statuses = generate(args.rows, OUT)
+    compare_sides(
+        args,
+        lambda path: run(ledger, statuses, args.runs, path),
+        f"reconcile() on {args.rows:,} ledger rows",
+    )
 
 
 if __name__ == "__main__":

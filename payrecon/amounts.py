@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
@@ -123,29 +124,56 @@ def parse_amounts(
     if decimal not in {".", ","}:
         raise ValueError(f"decimal mark must be '.' or ',', not {decimal!r}")
     text = _as_text(values)
-    # Fast path: a clean machine export ("-1234.56" everywhere) needs one check and one cast
-    # (chunk by chunk, as read: no copy of the text).
-    # Arrow's decimal cast reads exactly the plain forms (and refuses the rest: blanks, spaces,
-    # marks, too many digits) but for one: exponents ("1e5"), which are not amounts here.
-    clean = decimal == "." and len(text) > 0 and text.null_count == 0
-    if clean and not pc.any(pc.match_substring(text, "e", ignore_case=True)).as_py():
-        try:
-            money = pc.cast(text, MONEY_TYPE)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass  # something else: the general path below says which cells, and why
-        else:
-            return (money.combine_chunks() if isinstance(money, pa.ChunkedArray) else money), []
+    plain = _plain_cast(text, decimal)
+    if plain is not None:
+        return plain, []
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     squeezed = pc.replace_substring_regex(text, _WS, "")
     blank = pc.fill_null(pc.equal(squeezed, ""), True)
     parts = pc.extract_regex(squeezed, _cell_pattern(decimal, thousands))
-    matched = parts.is_valid()
+    signs = _signs(parts)
+    number = _number(parts, decimal)
+    bad = _bad_cells(parts, blank, signs, number)
+    money = _exact_money(number.plain, signs.negative, pc.or_(bad, blank))
+    return money, _problems(text, bad, blank if required else None, column, file, rows)
 
-    def part(name: str) -> pa.Array:
-        return pc.fill_null(pc.not_equal(pc.struct_field(parts, name), ""), False)
 
-    opened, closed = part("open"), part("close")
+def _plain_cast(text: pa.Array | pa.ChunkedArray, decimal: str) -> pa.Array | None:
+    """A clean machine export (``-1234.56`` everywhere) in one check and one cast, chunk by chunk
+    as read (no copy of the text); ``None`` when the column needs the general path.
+
+    Arrow's decimal cast reads exactly the plain forms and refuses the rest (blanks, spaces,
+    marks, too many digits) but for one: exponents (``1e5``), which are not amounts here.
+    """
+    clean = decimal == "." and len(text) > 0 and text.null_count == 0
+    if not clean or pc.any(pc.match_substring(text, "e", ignore_case=True)).as_py():
+        return None
+    try:
+        money = pc.cast(text, MONEY_TYPE)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None  # something else: the general path says which cells, and why
+    return money.combine_chunks() if isinstance(money, pa.ChunkedArray) else money
+
+
+def _part(parts: pa.Array, name: str) -> pa.Array:
+    """Whether each cell has the named part of :func:`_cell_pattern` (false where none matched)."""
+    return pc.fill_null(pc.not_equal(pc.struct_field(parts, name), ""), False)
+
+
+@dataclass(frozen=True)
+class _Signs:
+    """Each cell's signs: how many say negative (a leading or trailing minus, parentheses), and
+    the combinations that make a cell bad rather than a double negative."""
+
+    count: pa.Array  # int8: the minus signs and a pair of parentheses
+    negative: pa.Array  # at least one
+    unbalanced: pa.Array  # one parenthesis without the other
+    plus_too: pa.Array  # a plus sign beside a minus
+
+
+def _signs(parts: pa.Array) -> _Signs:
+    opened, closed = _part(parts, "open"), _part(parts, "close")
     lead1, lead2, trail = (
         pc.struct_field(parts, "lead"),
         pc.struct_field(parts, "lead2"),
@@ -157,14 +185,27 @@ def parse_amounts(
         for s in (lead1, lead2, trail)
     ]
     parens = pc.and_(opened, closed)
-    signs = pc.add(
+    count = pc.add(
         pc.add(pc.add(neg_counts[0], neg_counts[1]), neg_counts[2]), pc.cast(parens, pa.int8())
     )
     plus = pc.or_(
         pc.fill_null(pc.equal(lead1, "+"), False), pc.fill_null(pc.equal(lead2, "+"), False)
     )
-    plus_too = pc.and_(plus, pc.fill_null(pc.greater(signs, 0), False))
-    two_currencies = pc.and_(part("cur1"), part("cur2"))
+    plus_too = pc.and_(plus, pc.fill_null(pc.greater(count, 0), False))
+    negative = pc.fill_null(pc.greater(count, 0), False)
+    return _Signs(count, negative, pc.xor(opened, closed), plus_too)
+
+
+@dataclass(frozen=True)
+class _Number:
+    """Each cell's number as plain ``1234.56`` text, and whether it exceeds the money dtype."""
+
+    plain: pa.Array
+    too_precise: pa.Array  # more than 8 significant fraction digits
+    too_large: pa.Array  # more than 22 integer digits
+
+
+def _number(parts: pa.Array, decimal: str) -> _Number:
     num = pc.struct_field(parts, "num")
     digits_only = pc.replace_substring_regex(num, rf"[^0-9{re.escape(decimal)}]", "")
     plain = pc.replace_substring(digits_only, decimal, ".") if decimal != "." else digits_only
@@ -174,40 +215,62 @@ def parse_amounts(
     significant = pc.replace_substring_regex(frac_part, "0+$", "")  # 1.500000000 is 1.5
     too_precise = pc.greater(pc.utf8_length(significant), _MAX_FRACTION)
     too_large = pc.greater(int_len, _MAX_INTEGER)
-    bad = pc.and_(
+    return _Number(plain, too_precise, too_large)
+
+
+def _bad_cells(parts: pa.Array, blank: pa.Array, signs: _Signs, number: _Number) -> pa.Array:
+    """The cells that are not blank and not an amount by the module's rules: no match, two
+    signs, a lone parenthesis, a plus beside a minus, two currencies, too many digits."""
+    two_currencies = pc.and_(_part(parts, "cur1"), _part(parts, "cur2"))
+    return pc.and_(
         pc.invert(blank),
         pc.or_(
-            pc.invert(matched),
+            pc.invert(parts.is_valid()),
             pc.fill_null(
                 pc.or_(
-                    pc.or_(pc.greater(signs, 1), pc.xor(opened, closed)),
-                    pc.or_(pc.or_(plus_too, two_currencies), pc.or_(too_precise, too_large)),
+                    pc.or_(pc.greater(signs.count, 1), signs.unbalanced),
+                    pc.or_(
+                        pc.or_(signs.plus_too, two_currencies),
+                        pc.or_(number.too_precise, number.too_large),
+                    ),
                 ),
                 True,
             ),
         ),
     )
-    bad_or_blank = pc.or_(bad, blank)
-    # ".5" reads as 0.5 and "5." as 5: normalise both halves before the exact cast.
-    normal = pc.replace_substring_regex(pc.replace_substring_regex(plain, r"^\.", "0."), r"\.$", "")
-    safe = pc.if_else(bad_or_blank, pa.scalar("0"), normal)
-    money = pc.cast(safe, MONEY_TYPE)
-    negative = pc.fill_null(pc.greater(signs, 0), False)
-    money = pc.if_else(negative, pc.negate(money), money)
-    money = pc.if_else(bad_or_blank, pa.scalar(None, MONEY_TYPE), money)
 
+
+def _exact_money(plain: pa.Array, negative: pa.Array, missing: pa.Array) -> pa.Array:
+    """The plain numbers cast exactly to the money dtype and signed; null where ``missing``.
+    ``.5`` reads as 0.5 and ``5.`` as 5: both halves are normalised before the cast."""
+    normal = pc.replace_substring_regex(pc.replace_substring_regex(plain, r"^\.", "0."), r"\.$", "")
+    safe = pc.if_else(missing, pa.scalar("0"), normal)
+    money = pc.cast(safe, MONEY_TYPE)
+    money = pc.if_else(negative, pc.negate(money), money)
+    return pc.if_else(missing, pa.scalar(None, MONEY_TYPE), money)
+
+
+def _problems(
+    text: pa.Array,
+    bad: pa.Array,
+    blank: pa.Array | None,
+    column: str,
+    file: str,
+    rows: Sequence[int] | np.ndarray,
+) -> list[Problem]:
+    """Every bad cell (and, where amounts are required, every ``blank`` one) by row and column,
+    in row order; the loop runs over the bad cells only."""
     problems: list[Problem] = []
     row_arr = np.asarray(rows)
-    shown = text
     for idx in np.flatnonzero(bad.to_numpy(zero_copy_only=False)):
         problems.append(
-            Problem(file, int(row_arr[idx]), column, f"not an amount: {shown[idx].as_py()!r}")
+            Problem(file, int(row_arr[idx]), column, f"not an amount: {text[idx].as_py()!r}")
         )
-    if required:
+    if blank is not None:
         for idx in np.flatnonzero(blank.to_numpy(zero_copy_only=False)):
             problems.append(Problem(file, int(row_arr[idx]), column, "amount is blank"))
         problems.sort(key=lambda p: p.row or 0)
-    return money, problems
+    return problems
 
 
 def currency_tokens(values: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -4,14 +4,17 @@ Only the transaction rows are parsed (set-aside rows keep their text as they wer
 ``Total`` row's ``1.553.000,00-`` never becomes a bad cell. What is decided from the data rather
 than stated by the mapping (decimal mark, sign convention, date order, where the currency came
 from) is recorded in ``ledger.attrs["payrecon"]`` for ``payrecon inspect`` and the command to say.
+
+:func:`build` reads as the steps in order; which column is which comes from
+:mod:`payrecon.ledger._columns`, the decimal mark, amounts and sign from
+:mod:`payrecon.ledger._money`.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,17 +25,12 @@ import pyarrow.compute as pc
 from payrecon.amounts import currency_tokens, parse_amounts
 from payrecon.currency import currency_of_token, known_codes
 from payrecon.errors import InputError, Problem
+from payrecon.ledger._columns import resolve
 from payrecon.ledger._dates import parse_dates
+from payrecon.ledger._money import direction, signed_amounts, vote_decimal
 from payrecon.ledger._rows import CODE, REASONS, TRANSACTION, RowPlan, plan_rows, text
 from payrecon.ledger._source import Source
-from payrecon.ledger.mapping import (
-    MONEY_ROLES,
-    REQUIRED_ROLES,
-    Mapping,
-    detect_columns,
-    split_header_currency,
-)
-from payrecon.platform import ID_RULE
+from payrecon.ledger.mapping import MONEY_ROLES, Mapping, split_header_currency
 from payrecon.statuses._table import MONEY, MONEY_TYPE, STRING, TEXT
 
 RAW_PREFIX = "raw."
@@ -46,8 +44,6 @@ LEDGER_COLUMNS = (
     "status_mapped",
     "date",
 )
-#: How many cells of a money column the decimal-mark vote reads.
-_SAMPLE = 20_000
 
 
 @dataclass(frozen=True)
@@ -80,257 +76,215 @@ class SetAside:
         )
 
 
-# -- columns ----------------------------------------------------------------------------------
-
-
-def resolve(src: Source, m: Mapping, *, file: str) -> Mapping:
-    """The mapping's columns matched to the header (names compared trimmed, any case), or found
-    by common names, and the id column by content when no name says.
-
-    A mapping that names no currency column still gets one found by name (``Currency``,
-    ``Währung``, ``Mata Uang``): without it no currency is compared, which is never what a
-    mapping that merely left it out meant.
-    """
-    header = list(src.layout.header)
-    if m.columns:
-        cols: dict[str, str] = {}
-        missing: list[Problem] = []
-        for role, name in m.columns.items():
-            hit = _match_name(header, name)
-            if hit is None:
-                missing.append(
-                    Problem(
-                        file,
-                        src.layout.header_line or None,
-                        name,
-                        f"column for {role} not in the ledger's header",
-                    )
-                )
-            else:
-                cols[role] = hit
-        if missing:
-            raise InputError(
-                f"{file}: the mapping names columns the ledger does not have (header found at "
-                f"line {src.layout.header_line}: {', '.join(map(repr, header))})"
-                + _header_hint(src),
-                missing,
-            )
-        if "currency" not in cols and m.currency is None:
-            guess = detect_columns(header).get("currency")
-            if guess is not None and guess not in cols.values():
-                cols["currency"] = guess
-        return m.with_columns(cols, detected=False)
-    found = detect_columns(header)
-    pattern = m.id_pattern
-    if "id_payout" in found:
-        if pattern is None:
-            pattern = _inferred_pattern(src.table, found["id_payout"])
-    else:
-        by_content = _id_by_content(src.table, exclude=set(found.values()))
-        if by_content is not None:
-            found["id_payout"], pattern = by_content[0], pattern or by_content[1]
-    absent = [r for r in REQUIRED_ROLES if r not in found]
-    if "amount" in absent and any(r in found for r in ("debit", "credit")):
-        absent.remove("amount")
-    if absent:
-        raise InputError(
-            f"{file}: cannot tell which column is {' or '.join(absent)} (header found at line "
-            f"{src.layout.header_line}: {', '.join(map(repr, header))}); name them in a mapping "
-            "file's [columns] (payrecon inspect --write-mapping writes one to edit)"
-            + _header_hint(src)
-        )
-    return replace(m.with_columns(found, detected=True), id_pattern=pattern)
-
-
-#: A payout-id-like token's prefix: letters and a separator, digits to follow (``PO-2024-...``).
-_PREFIX = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,8}[-_])(?=[A-Za-z0-9_-]*\d)")
-
-
-def _cells(table: pa.Table, name: str) -> list[str]:
-    return [v.strip() for v in text(table[name].slice(0, 2000)).to_pylist() if v and v.strip()]
-
-
-def _shared_prefix(values: list[str]) -> tuple[str, float] | None:
-    """The token prefix most cells carry, and the share of cells that carry it."""
-    counts: Counter[str] = Counter()
-    for v in values:
-        counts.update({m.group(1) for m in _PREFIX.finditer(v)})
-    if not counts or not values:
-        return None
-    prefix, n = counts.most_common(1)[0]
-    return prefix, n / len(values)
-
-
-def _pattern_for(prefix: str) -> str:
-    return re.escape(prefix).replace("\\-", "-") + "[A-Za-z0-9_-]+"
-
-
-def _inferred_pattern(table: pa.Table, name: str) -> str | None:
-    """An ``id_pattern`` for a named id column that mixes payout ids with other text (a bank's
-    reference field, QuickBooks' ``Num`` with cheque numbers): most cells share a prefix."""
-    values = _cells(table, name)
-    shared = _shared_prefix(values)
-    if shared is None:
-        return None
-    prefix, share = shared
-    # A bank's reference field is mostly text around the ids; an id column with one id typed
-    # wrong ("PO 2026/0100") is not, and that id is reported as invalid, not taken apart.
-    dirty = sum(1 for v in values if not ID_RULE.fullmatch(v)) >= 0.2 * len(values)
-    # Only where some cells are not ids at all: a clean column (``PO-1``, ``12345``) keeps every
-    # id as written, whatever most of them start with.
-    return _pattern_for(prefix) if dirty and share >= 0.3 else None
-
-
-def _id_by_content(table: pa.Table, *, exclude: set[str]) -> tuple[str, str | None] | None:
-    """The column that holds payout ids, by content: first one whose cells mostly carry tokens
-    with one prefix (``PO-...`` in a purpose field: the pattern comes along), else one whose
-    values look like ids (nearly all obey the platform's id rule, distinct, letters and digits
-    mixed: amounts and dates break the rule on ``.``, row counters have no letters)."""
-    best_prefix: tuple[float, str, str, list[str]] | None = None
-    best_clean: tuple[float, str] | None = None
-    for name in table.column_names:
-        if name in exclude:
-            continue
-        values = _cells(table, name)
-        if len(values) < 2:
-            continue
-        shared = _shared_prefix(values)
-        if (
-            shared is not None
-            and shared[1] >= 0.3
-            and (best_prefix is None or shared[1] > best_prefix[0])
-        ):
-            best_prefix = (shared[1], name, _pattern_for(shared[0]), values)
-        ok = [v for v in values if ID_RULE.fullmatch(v)]
-        share = len(ok) / len(values)
-        distinct = len(set(ok)) / max(len(ok), 1)
-        mixed = sum(1 for v in ok if re.search(r"[A-Za-z]", v) and re.search(r"\d", v))
-        if (share >= 0.8 and distinct >= 0.9 and mixed * 2 >= len(ok)) and (
-            best_clean is None or share * distinct > best_clean[0]
-        ):
-            best_clean = (share * distinct, name)
-    if best_prefix is not None:
-        _, name, pattern, values = best_prefix
-        if all(ID_RULE.fullmatch(v) for v in values):
-            return name, None  # clean ids: each is taken as written (see _inferred_pattern)
-        return name, pattern
-    return (best_clean[1], None) if best_clean else None
-
-
-def _header_hint(src: Source) -> str:
-    if src.layout.detected and len([h for h in src.layout.raw_header if h]) <= 2:
-        return "; the header found looks like a title: set [parse] header_row"
-    return ""
-
-
-def _match_name(header: list[str], name: str) -> str | None:
-    if name in header:
-        return name
-    folded = name.strip().casefold()
-    return next((h for h in header if h.strip().casefold() == folded), None)
-
-
 # -- the table ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Transactions:
+    """The rows that are parsed (the transaction rows; set-aside rows keep their text): where
+    they are in the source table, their cells, their lines in the file and their payout ids."""
+
+    at: np.ndarray
+    table: pa.Table
+    lines: np.ndarray
+    ids: pa.Array
+
+    def keep(self, mask: np.ndarray) -> _Transactions:
+        """Only the rows where ``mask`` holds."""
+        kept = pa.array(mask)
+        return _Transactions(
+            self.at[mask], self.table.filter(kept), self.lines[mask], self.ids.filter(kept)
+        )
+
+
+@dataclass
+class _Found:
+    """What the reader finds on its way: the cells it cannot read (all of them are reported at
+    once), and what it decided from the data rather than the mapping (for ``inspect``)."""
+
+    problems: list[Problem] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+_FLIPS: dict[str, Callable[[Any], Any]] = {
+    "as_is": lambda a: a,
+    "abs": pc.abs,
+    "negate": pc.negate,
+}
+
+
 def build(src: Source, m: Mapping, *, file: str) -> pd.DataFrame:
-    """The ledger table (see :mod:`payrecon.ledger`) with its rows set aside in its attrs."""
+    """The ledger table (see :mod:`payrecon.ledger`) with its rows set aside in its attrs.
+
+    The steps, in ``docs/ledger.md``'s order: the columns and the rows, the money (decimal mark,
+    then sign), the fee, the currency, the status, the dates; then every bad cell at once, or the
+    table.
+    """
     m = resolve(src, m, file=file)
     plan = plan_rows(src, m, file=file)
-    reason = plan.reason
-    cols = m.columns
-    table = src.table
-    candidates = np.flatnonzero(reason == TRANSACTION)
-    whole = len(candidates) == table.num_rows
-    sub = table if whole else table.take(pa.array(candidates, pa.int64()))
-    rows = src.rows if whole else src.rows[candidates]
-    ids = plan.ids if whole else pc.take(plan.ids, pa.array(candidates, pa.int64()))
-    problems: list[Problem] = []
-    facts: dict[str, Any] = {}
-
-    # Money: the decimal mark voted on a sample, then one parse (and, unless a mapping said, a
-    # second with the other mark when the first leaves cells unread).
-    money_roles = [r for r in MONEY_ROLES if r in cols]
-    decimal = m.decimal or _vote_decimal(
-        [sub[cols[r]] for r in [*money_roles, *(["fee"] if "fee" in cols else [])]],
-        prefer_comma=src.layout.delimiter == ";",
+    rows = _transactions(src, plan)
+    found = _Found()
+    signed, decimal = _signed_money(src, m, rows, file, found)
+    rows, signed, sign = _sign(m, rows, signed, plan.reason, found)
+    _wide_rows(src, rows, file, found)
+    amount = _FLIPS[sign](signed)
+    fee = _fee(m, rows, decimal, _FLIPS[sign], file, found)
+    currency = _currency(m, rows, plan, file, found)
+    status, status_mapped = _status(m, rows)
+    dates = _dates(src, m, rows, decimal, file, found)
+    _stop_on_bad_cells(found.problems, src, file)
+    frame = pd.DataFrame(
+        {
+            "source_row": pd.Series(rows.lines, dtype="int64"),
+            "id_payout": _series(rows.ids, STRING),
+            "amount": _series(amount, MONEY),
+            "currency": _series(currency, STRING),
+            "fee": _series(fee, MONEY),
+            "status": _series(status, STRING),
+            "status_mapped": _series(status_mapped, STRING),
+            "date": dates.reset_index(drop=True),
+            **_raw_columns(rows.table),
+        }
     )
-    signed, bad, decimal = _money(sub, m, money_roles, rows, decimal, file)
-    problems += bad
-    facts["decimal"] = decimal
-    facts["decimal_detected"] = m.decimal is None
+    frame.attrs["payrecon"] = _attrs(src, m, file, frame, _set_aside(src, plan.reason), found.facts)
+    return frame
 
-    # Sign: which way the payouts are booked, read off the rows that carry an id.
-    out_negative, other = _direction(signed, ids)
+
+def _raw_columns(table: pa.Table) -> dict[str, pd.Series]:
+    """Every column of the file as text beside the parsed ones (``raw.<name>``), so a person can
+    see what the row said."""
+    return {RAW_PREFIX + name: _series(text(table[name]), STRING) for name in table.column_names}
+
+
+def _transactions(src: Source, plan: RowPlan) -> _Transactions:
+    """The transaction rows of the plan; the whole table, uncopied, when every row is one (a
+    machine export)."""
+    at = np.flatnonzero(plan.reason == TRANSACTION)
+    if len(at) == src.table.num_rows:
+        return _Transactions(at, src.table, src.rows, plan.ids)
+    taken = pa.array(at, pa.int64())
+    return _Transactions(at, src.table.take(taken), src.rows[at], pc.take(plan.ids, taken))
+
+
+def _money_roles(m: Mapping) -> list[str]:
+    return [r for r in MONEY_ROLES if r in m.columns]
+
+
+def _signed_money(
+    src: Source, m: Mapping, rows: _Transactions, file: str, found: _Found
+) -> tuple[pa.Array, str]:
+    """Each row's amount as booked, and the decimal mark: voted on a sample of the money cells
+    (fee included) unless the mapping says, then one parse (and a second with the other mark
+    when the first leaves cells unread)."""
+    money_roles = _money_roles(m)
+    voters = [*money_roles, *(["fee"] if "fee" in m.columns else [])]
+    decimal = m.decimal or vote_decimal(
+        [rows.table[m.columns[r]] for r in voters], prefer_comma=src.layout.delimiter == ";"
+    )
+    signed, bad, decimal = signed_amounts(rows.table, m, money_roles, rows.lines, decimal, file)
+    found.problems += bad
+    found.facts["decimal"] = decimal
+    found.facts["decimal_detected"] = m.decimal is None
+    return signed, decimal
+
+
+def _sign(
+    m: Mapping, rows: _Transactions, signed: pa.Array, reason: np.ndarray, found: _Found
+) -> tuple[_Transactions, pa.Array, str]:
+    """The sign convention, read off the rows that carry an id (payouts booked negative are
+    compared by magnitude), and the rows without an id booked the other way set aside as
+    ``other_direction``: money coming in is not a payout. Their bad cells go with them."""
+    out_negative, other = direction(signed, rows.ids)
     sign = m.amount_sign or ("abs" if out_negative else "as_is")
-    facts["sign"] = sign
-    facts["sign_detected"] = m.amount_sign is None
-    facts["payouts_booked"] = "negative" if out_negative else "positive"
-    if other.any():
-        reason[candidates[other]] = CODE["other_direction"]
-        keep = ~other
-        sub, rows, ids = sub.filter(pa.array(keep)), rows[keep], ids.filter(pa.array(keep))
-        signed = signed.filter(pa.array(keep))
-        candidates = candidates[keep]
-        kept_rows = set(rows.tolist())
-        problems = [p for p in problems if p.row in kept_rows]  # cells of rows set aside
-    wide = src.wide[candidates] if len(src.wide) else src.wide
+    found.facts["sign"] = sign
+    found.facts["sign_detected"] = m.amount_sign is None
+    found.facts["payouts_booked"] = "negative" if out_negative else "positive"
+    if not other.any():
+        return rows, signed, sign
+    reason[rows.at[other]] = CODE["other_direction"]
+    keep = ~other
+    rows = rows.keep(keep)
+    kept_lines = set(rows.lines.tolist())
+    found.problems[:] = [p for p in found.problems if p.row in kept_lines]
+    return rows, signed.filter(pa.array(keep)), sign
+
+
+def _wide_rows(src: Source, rows: _Transactions, file: str, found: _Found) -> None:
+    """A transaction row with more fields than the header is a bad row, not a guess: its cells
+    may have slid one column over (an unquoted delimiter in a cell)."""
+    wide = src.wide[rows.at] if len(src.wide) else src.wide
+    width = len(src.layout.header)
     for i in np.flatnonzero(wide):
-        problems.append(
+        found.problems.append(
             Problem(
-                file,
-                int(rows[i]),
-                None,
-                f"more fields than the header's {len(src.layout.header)} columns",
+                file, int(rows.lines[i]), None, f"more fields than the header's {width} columns"
             )
         )
-    flip: Callable[[Any], Any] = {"as_is": lambda a: a, "abs": pc.abs, "negate": pc.negate}[sign]
-    amount = flip(signed)
-    if "fee" in cols:
-        fee, bad = parse_amounts(
-            sub[cols["fee"]],
-            column=cols["fee"],
-            file=file,
-            rows=rows,
-            decimal=decimal,
-            thousands=m.thousands,
-            required=False,
-        )
-        problems += bad
-        fee = flip(fee)
-    else:
-        fee = pa.nulls(len(rows), MONEY_TYPE)
 
-    currency, bad, facts["currency_from"] = _currency(
-        src, m, sub, candidates, plan, money_roles, rows, file
+
+def _fee(
+    m: Mapping,
+    rows: _Transactions,
+    decimal: str,
+    flip: Callable[[Any], Any],
+    file: str,
+    found: _Found,
+) -> pa.Array:
+    """The fee column read like the money (same decimal mark, same sign), blank cells allowed;
+    all missing when the ledger has no fee column."""
+    if "fee" not in m.columns:
+        return pa.nulls(len(rows.lines), MONEY_TYPE)
+    name = m.columns["fee"]
+    fee, bad = parse_amounts(
+        rows.table[name],
+        column=name,
+        file=file,
+        rows=rows.lines,
+        decimal=decimal,
+        thousands=m.thousands,
+        required=False,
     )
-    problems += bad
+    found.problems += bad
+    return flip(fee)
 
-    if "status" in cols:
-        status = _blank_to_null(text(sub[cols["status"]]))
-        status_mapped = _map_words(
-            pc.utf8_upper(pc.utf8_trim_whitespace(status)), m.status_lookup()
-        )
-    else:
-        status = status_mapped = pa.nulls(len(rows), TEXT)
 
-    if "date" in cols:
-        reading = parse_dates(
-            sub[cols["date"]],
-            date_format=m.date_format,
-            dayfirst=m.dayfirst,
-            prefer_dayfirst=decimal == "," or src.layout.delimiter == ";",
-            column=cols["date"],
-            file=file,
-            rows=rows,
-        )
-        problems += reading.problems
-        dates = reading.values
-        facts["dates"] = reading.order
-        facts["dates_guessed"] = reading.guessed
-    else:
-        dates = pd.Series(pd.NaT, index=range(len(rows)), dtype="datetime64[us, UTC]")
+def _status(m: Mapping, rows: _Transactions) -> tuple[pa.Array, pa.Array]:
+    """The status words as written, and mapped through ``[status_map]`` (trimmed, any case), so
+    the core compares platform statuses; all missing when the ledger has no status column."""
+    if "status" not in m.columns:
+        missing = pa.nulls(len(rows.lines), TEXT)
+        return missing, missing
+    status = _blank_to_null(text(rows.table[m.columns["status"]]))
+    return status, _map_words(pc.utf8_upper(pc.utf8_trim_whitespace(status)), m.status_lookup())
 
+
+def _dates(
+    src: Source, m: Mapping, rows: _Transactions, decimal: str, file: str, found: _Found
+) -> pd.Series:
+    """The booking dates, one format for the whole column (:mod:`payrecon.ledger._dates`); a
+    decimal comma or ``;`` tips an undecidable column to day first. All missing without a
+    date column."""
+    if "date" not in m.columns:
+        return pd.Series(pd.NaT, index=range(len(rows.lines)), dtype="datetime64[us, UTC]")
+    name = m.columns["date"]
+    reading = parse_dates(
+        rows.table[name],
+        date_format=m.date_format,
+        dayfirst=m.dayfirst,
+        prefer_dayfirst=decimal == "," or src.layout.delimiter == ";",
+        column=name,
+        file=file,
+        rows=rows.lines,
+    )
+    found.problems += reading.problems
+    found.facts["dates"] = reading.order
+    found.facts["dates_guessed"] = reading.guessed
+    return reading.values
+
+
+def _stop_on_bad_cells(problems: list[Problem], src: Source, file: str) -> None:
+    """A ledger with unreadable cells is not loaded: every bad cell is named at once, in row
+    order, with the likely fix, rather than reconciling a ledger with holes in it."""
     if problems:
         problems.sort(key=lambda p: p.row or 0)
         raise InputError(
@@ -339,28 +293,25 @@ def build(src: Source, m: Mapping, *, file: str) -> pd.DataFrame:
             problems,
         )
 
-    set_aside = _set_aside(src, reason)
-    out: dict[str, Any] = {
-        "source_row": pd.Series(rows, dtype="int64"),
-        "id_payout": _series(ids, STRING),
-        "amount": _series(amount, MONEY),
-        "currency": _series(currency, STRING),
-        "fee": _series(fee, MONEY),
-        "status": _series(status, STRING),
-        "status_mapped": _series(status_mapped, STRING),
-        "date": dates.reset_index(drop=True),
-    }
-    for name in sub.column_names:
-        out[RAW_PREFIX + name] = _series(text(sub[name]), STRING)
-    frame = pd.DataFrame(out)
-    frame.attrs["payrecon"] = {
+
+def _attrs(
+    src: Source,
+    m: Mapping,
+    file: str,
+    frame: pd.DataFrame,
+    set_aside: SetAside,
+    facts: dict[str, Any],
+) -> dict[str, Any]:
+    """What ``payrecon inspect`` and the command say about the read: where each setting came
+    from, what was detected, and the rows set aside (counted in the conservation proof)."""
+    return {
         "source": file,
         "mapping": m.source,
-        "columns": dict(cols),
+        "columns": dict(m.columns),
         "detected": m.detected,
         "has_currency": facts["currency_from"] != "none",
-        "has_fee": "fee" in cols,
-        "has_status": "status" in cols,
+        "has_fee": "fee" in m.columns,
+        "has_status": "status" in m.columns,
         "kind": src.kind,
         "encoding": src.encoding,
         "encoding_detected": src.encoding_detected,
@@ -375,148 +326,63 @@ def build(src: Source, m: Mapping, *, file: str) -> pd.DataFrame:
         "set_aside": set_aside,
         **facts,
     }
-    return frame
 
 
-def _direction(signed: pa.Array, ids: Any) -> tuple[bool, np.ndarray]:
-    """Whether the payouts are booked negative (most rows with an id are), and which rows have
-    no id and money the other way (incoming transfers, top-ups): those are not payouts."""
-    n = len(signed)
-    none = np.zeros(n, dtype=bool)
-    lo, hi = (v.as_py() for v in pc.min_max(signed).values())
-    if (hi is not None and hi <= 0) or (lo is not None and lo >= 0):
-        # one direction throughout (a machine export): nothing the other way to set aside
-        return hi is not None and hi < 0, none
-    has_id = pc.not_equal(ids, "").to_numpy(zero_copy_only=False)
-    zero = pa.scalar(0, MONEY_TYPE)
-    neg = pc.fill_null(pc.less(signed, zero), False).to_numpy(zero_copy_only=False)
-    pos = pc.fill_null(pc.greater(signed, zero), False).to_numpy(zero_copy_only=False)
-    out_negative = int((neg & has_id).sum()) > int((pos & has_id).sum())
-    if not has_id.any():
-        return out_negative, none
-    return out_negative, ~has_id & (pos if out_negative else neg)
-
-
-def _money(
-    sub: pa.Table, m: Mapping, roles: list[str], rows: np.ndarray, decimal: str, file: str
-) -> tuple[pa.Array, list[Problem], str]:
-    """The signed amount of each row: the amount column, or debit - credit (the one filled)."""
-
-    def parse(mark: str) -> tuple[pa.Array, list[Problem]]:
-        if "amount" in roles:
-            return parse_amounts(
-                sub[m.columns["amount"]],
-                column=m.columns["amount"],
-                file=file,
-                rows=rows,
-                decimal=mark,
-                thousands=m.thousands,
-            )
-        parts, bad = [], []
-        for role in ("debit", "credit"):
-            if role in roles:
-                got, b = parse_amounts(
-                    sub[m.columns[role]],
-                    column=m.columns[role],
-                    file=file,
-                    rows=rows,
-                    decimal=mark,
-                    thousands=m.thousands,
-                    required=False,
-                )
-                parts.append(got)
-                bad += b
-            else:
-                parts.append(pa.nulls(len(rows), MONEY_TYPE))
-        debit, credit = parts
-        zero = pa.scalar(0, MONEY_TYPE)
-        both_blank = pc.and_(debit.is_null(), credit.is_null()).to_numpy(zero_copy_only=False)
-        for i in np.flatnonzero(both_blank):
-            cols = " / ".join(m.columns[r] for r in roles)
-            bad.append(Problem(file, int(rows[i]), cols, "amount is blank (debit and credit)"))
-        amount = pc.cast(
-            pc.subtract(pc.coalesce(debit, zero), pc.coalesce(credit, zero)), MONEY_TYPE
-        )
-        return amount, sorted(bad, key=lambda p: p.row or 0)
-
-    amount, bad = parse(decimal)
-    if bad and m.decimal is None and m.thousands is None:
-        other = "," if decimal == "." else "."
-        amount2, bad2 = parse(other)
-        if len(bad2) < len(bad):
-            return amount2, bad2, other
-    return amount, bad, decimal
-
-
-_COMMA_DECIMAL = r"\d,\d{1,2}\)?[-−]?$|\d\.\d{3},\d"
-_DOT_DECIMAL = r"\d\.\d{1,2}\)?[-−]?$|\d,\d{3}\.\d"
-_DOT_GROUPS = r"^[^,]*\d\.\d{3}\)?[-−]?$"
-
-
-def _vote_decimal(columns: list[pa.ChunkedArray | pa.Array], *, prefer_comma: bool) -> str:
-    """``,`` or ``.``: which the money text itself shows (``-62,3``, ``1.155,00`` vs
-    ``1,719.50``); ``1.155`` alone shows nothing, so a ``;``-separated file's habit decides."""
-    comma = dot = groups = 0
-    for col in columns:
-        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-            continue
-        sample = col.slice(0, _SAMPLE)
-        comma += pc.sum(pc.match_substring_regex(sample, _COMMA_DECIMAL)).as_py() or 0
-        dot += pc.sum(pc.match_substring_regex(sample, _DOT_DECIMAL)).as_py() or 0
-        groups += pc.sum(pc.match_substring_regex(sample, _DOT_GROUPS)).as_py() or 0
-    if comma > dot:
-        return ","
-    if dot > comma:
-        return "."
-    return "," if prefer_comma and groups else "."
-
-
-def _currency(
-    src: Source,
-    m: Mapping,
-    sub: pa.Table,
-    candidates: np.ndarray,
-    plan: RowPlan,
-    money_roles: list[str],
-    rows: np.ndarray,
-    file: str,
-) -> tuple[pa.Array, list[Problem], str]:
-    """Each row's currency: its column (checked: a code or an unambiguous symbol), else a code
-    or symbol in its money cell, its section heading, the money column's header, ``[parse]
-    currency``. Returns the column, the bad cells and where it came from."""
-    n = len(rows)
-    problems: list[Problem] = []
+def _currency(m: Mapping, rows: _Transactions, plan: RowPlan, file: str, found: _Found) -> pa.Array:
+    """Each row's currency, from the first place that names it: its column, else a code or
+    symbol in its money cell, its section heading, the money column's header, ``[parse]
+    currency``. Where it came from is a fact ``inspect`` shows."""
     if "currency" in m.columns:
-        name = m.columns["currency"]
-        raw = pc.utf8_trim_whitespace(text(sub[name]))
-        upper = pc.utf8_upper(raw)
-        cur = upper
-        distinct = {v for v in pc.unique(raw).to_pylist() if v}  # a handful, in any export
-        if not all(v.upper() in known_codes() for v in distinct):
-            values = raw.to_pylist()
-            mapped = []
-            for i, v in enumerate(values):
-                code = currency_of_token(v) if v else ""
-                if code is None:
-                    problems.append(
-                        Problem(file, int(rows[i]), name, f"not a currency code: {v[:40]!r}")
-                    )
-                mapped.append(code or "")
-            cur = pa.array(mapped, TEXT)
-        cur = _blank_to_null(cur)
-        if m.currency:
-            cur = pc.fill_null(cur, m.currency)
-        return cur, problems, "column"
+        found.facts["currency_from"] = "column"
+        return _currency_column(m, rows, file, found)
+    fallbacks = _currency_fallbacks(m, rows, plan)
+    if not fallbacks:
+        found.facts["currency_from"] = "none"
+        return pa.nulls(len(rows.lines), TEXT)
+    found.facts["currency_from"] = "+".join(k for k, _ in fallbacks)
+    return pc.coalesce(*[f for _, f in fallbacks])
+
+
+def _currency_column(m: Mapping, rows: _Transactions, file: str, found: _Found) -> pa.Array:
+    """The currency column, checked: a code, or an unambiguous symbol turned into its code; any
+    other cell is a bad cell. Blank cells take ``[parse] currency`` when given."""
+    name = m.columns["currency"]
+    raw = pc.utf8_trim_whitespace(text(rows.table[name]))
+    cur = pc.utf8_upper(raw)
+    distinct = {v for v in pc.unique(raw).to_pylist() if v}  # a handful, in any export
+    if not all(v.upper() in known_codes() for v in distinct):
+        mapped = []
+        for i, v in enumerate(raw.to_pylist()):
+            code = currency_of_token(v) if v else ""
+            if code is None:
+                found.problems.append(
+                    Problem(file, int(rows.lines[i]), name, f"not a currency code: {v[:40]!r}")
+                )
+            mapped.append(code or "")
+        cur = pa.array(mapped, TEXT)
+    cur = _blank_to_null(cur)
+    if m.currency:
+        cur = pc.fill_null(cur, m.currency)
+    return cur
+
+
+def _currency_fallbacks(
+    m: Mapping, rows: _Transactions, plan: RowPlan
+) -> list[tuple[str, pa.Array]]:
+    """Without a currency column, every other place that may name a row's currency, best first,
+    each a column (null where it says nothing) and its name."""
+    n = len(rows.lines)
+    money_roles = _money_roles(m)
     fallbacks: list[tuple[str, pa.Array]] = []
     for role in money_roles:
-        tokens = currency_tokens(sub[m.columns[role]])
+        tokens = currency_tokens(rows.table[m.columns[role]])
         if tokens.null_count < len(tokens):
             mapped = pa.array(
                 [None if t is None else currency_of_token(t) for t in tokens.to_pylist()], TEXT
             )
             fallbacks.append(("cells", mapped))
     if plan.section_currency is not None:
-        sec = [plan.section_currency[i] for i in candidates]
+        sec = [plan.section_currency[i] for i in rows.at]
         fallbacks.append(("section", pa.array(sec, TEXT)))
     header_codes = [split_header_currency(m.columns[r])[1] for r in money_roles]
     header_code = next((c for c in header_codes if c), None)
@@ -524,10 +390,7 @@ def _currency(
         fallbacks.append(("header", pa.array([header_code] * n, TEXT)))
     if m.currency:
         fallbacks.append(("parse.currency", pa.array([m.currency] * n, TEXT)))
-    if not fallbacks:
-        return pa.nulls(n, TEXT), problems, "none"
-    cur = pc.coalesce(*[f for _, f in fallbacks])
-    return cur, problems, "+".join(k for k, _ in fallbacks)
+    return fallbacks
 
 
 def _cell_hint(problems: list[Problem], src: Source) -> str:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from payrecon._tomlfile import read_toml
 from payrecon.errors import InputError, Problem
+from payrecon.ledger._mapping_tables import Mistakes, parse_table, rows_table, status_map_table
 
 #: The roles a ledger column can play: ``id_payout`` is required, and ``amount`` or one or both
 #: of ``debit`` and ``credit`` (ledgers with two money columns).
@@ -137,20 +138,8 @@ COMMON_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 AmountSign = Literal["as_is", "abs", "negate"]
-#: ``[rows]`` keys.
-_ROWS_KEYS = {"keep", "id_pattern"}
-_PARSE_KEYS = {
-    "delimiter",
-    "decimal",
-    "thousands",
-    "amount_sign",
-    "date_format",
-    "dayfirst",
-    "encoding",
-    "sheet",
-    "header_row",
-    "currency",
-}
+#: The tables of a mapping file.
+_TABLES = ("columns", "parse", "rows", "status_map")
 
 
 #: A currency named in a header: ``Amount (EUR)``, ``Betrag (€)``, ``Amount EUR``,
@@ -259,20 +248,44 @@ def load_mapping(path: str | Path) -> Mapping:
 
 
 def mapping_from_dict(doc: MappingABC[str, Any], *, source: str = "<dict>") -> Mapping:
-    """Build a :class:`Mapping` from the parsed TOML document (or an equivalent dict)."""
-    problems: list[Problem] = []
+    """Build a :class:`Mapping` from the parsed TOML document (or an equivalent dict).
 
-    def bad(where: str, msg: str) -> None:
-        problems.append(Problem(source, None, where, msg))
+    One step per table, in the file's order; each notes its mistakes, and all of them are
+    reported at once, so a user fixes the file in one go.
+    """
+    bad = Mistakes(source)
+    _check_tables(doc, bad)
+    columns = _columns_table(dict(doc.get("columns", {})), bad)
+    settings = parse_table(dict(doc.get("parse", {})), bad)
+    keep, id_pattern = rows_table(dict(doc.get("rows", {})), bad)
+    if id_pattern is not None:
+        settings["id_pattern"] = id_pattern
+    status_map = status_map_table(dict(doc.get("status_map", {})), bad)
+    bad.raise_any()
+    return Mapping(
+        columns={k: v for k, v in columns.items() if isinstance(v, str)},
+        status_map={str(k): str(v) for k, v in status_map.items()},
+        keep=keep,
+        source=source,
+        **settings,
+    )
 
+
+def _check_tables(doc: MappingABC[str, Any], bad: Mistakes) -> None:
+    """Only the four tables; a key that is not a table stops here, since nothing below can
+    read it."""
     for key in doc:
-        if key not in {"columns", "parse", "rows", "status_map"}:
+        if key not in _TABLES:
             bad(key, "unknown table (expected [columns], [parse], [rows], [status_map])")
-    for key in ("columns", "parse", "rows", "status_map"):
+    for key in _TABLES:
         if key in doc and not isinstance(doc[key], MappingABC):
             bad(key, f"must be a table ([{key}])")
-            raise InputError(f"{source}: bad mapping", problems)
-    columns = dict(doc.get("columns", {}))
+            bad.raise_any()
+
+
+def _columns_table(columns: dict[str, Any], bad: Mistakes) -> dict[str, Any]:
+    """``[columns]``: known roles naming columns; when given at all, the id and the money
+    (amount, or debit and credit, never both) are required."""
     for role, col in columns.items():
         if role not in ROLES:
             bad(f"columns.{role}", f"unknown role (expected one of {', '.join(ROLES)})")
@@ -285,125 +298,7 @@ def mapping_from_dict(doc: MappingABC[str, Any], *, source: str = "<dict>") -> M
             bad("columns.amount", "is required (or debit and credit, for two money columns)")
         elif "amount" in columns and ("debit" in columns or "credit" in columns):
             bad("columns.amount", "give amount, or debit and credit, not both")
-    parse = dict(doc.get("parse", {}))
-    for key in parse:
-        if key not in _PARSE_KEYS:
-            bad(
-                f"parse.{key}",
-                f"unknown setting (expected one of {', '.join(sorted(_PARSE_KEYS))})",
-            )
-    kw: dict[str, Any] = {}
-    for key in ("delimiter", "decimal", "thousands", "date_format", "encoding", "currency"):
-        if key in parse:
-            if not isinstance(parse[key], str):
-                bad(f"parse.{key}", "must be a string")
-            else:
-                kw[key] = parse[key]
-    if "delimiter" in kw and len(kw["delimiter"]) != 1:
-        bad("parse.delimiter", "must be one character")
-    if kw.get("decimal", ".") not in {".", ","}:
-        bad("parse.decimal", "must be '.' or ','")
-    if "thousands" in kw and kw["thousands"] not in {".", ",", " ", "'", ""}:
-        bad("parse.thousands", "must be '.', ',', ' ', \"'\" or ''")
-    if kw.get("thousands") == "":
-        kw["thousands"] = None
-    if kw.get("thousands") is not None and kw.get("thousands") == kw.get("decimal"):
-        bad("parse.thousands", "must differ from the decimal mark")
-    if "amount_sign" in parse:
-        if parse["amount_sign"] not in ("as_is", "abs", "negate"):
-            bad("parse.amount_sign", "must be 'as_is', 'abs' or 'negate'")
-        else:
-            kw["amount_sign"] = parse["amount_sign"]
-    if "dayfirst" in parse:
-        if not isinstance(parse["dayfirst"], bool):
-            bad("parse.dayfirst", "must be true or false")
-        else:
-            kw["dayfirst"] = parse["dayfirst"]
-    if "sheet" in parse:
-        if not isinstance(parse["sheet"], str | int) or isinstance(parse["sheet"], bool):
-            bad("parse.sheet", "must be a sheet name or a 0-based index")
-        else:
-            kw["sheet"] = parse["sheet"]
-    if kw.get("encoding") is not None:
-        import codecs
-
-        try:
-            codecs.lookup(kw["encoding"])
-        except LookupError:
-            bad("parse.encoding", f"unknown encoding {kw['encoding']!r}")
-    if "currency" in kw:
-        from payrecon.currency import currency_of_token
-
-        code = currency_of_token(kw["currency"])
-        if code is None:
-            bad("parse.currency", f"not a currency code: {kw['currency']!r}")
-        else:
-            kw["currency"] = code
-    if "header_row" in parse:
-        hr = parse["header_row"]
-        if not isinstance(hr, int) or isinstance(hr, bool) or hr < 1:
-            bad("parse.header_row", "must be a positive integer")
-        else:
-            kw["header_row"] = hr
-    rows = dict(doc.get("rows", {}))
-    for key in rows:
-        if key not in _ROWS_KEYS:
-            bad(f"rows.{key}", f"unknown setting (expected one of {', '.join(sorted(_ROWS_KEYS))})")
-    keep: dict[str, tuple[str, ...]] = {}
-    if "keep" in rows:
-        if not isinstance(rows["keep"], MappingABC) or not rows["keep"]:
-            bad("rows.keep", 'must be a table of column = [values], e.g. { "Type" = ["Payout"] }')
-        else:
-            for col, values in rows["keep"].items():
-                vals = [values] if isinstance(values, str) else values
-                if (
-                    not isinstance(vals, list)
-                    or not vals
-                    or not all(isinstance(v, str) for v in vals)
-                ):
-                    bad(f"rows.keep.{col}", "must be a list of the values that mark payout rows")
-                else:
-                    keep[str(col)] = tuple(vals)
-    if "id_pattern" in rows:
-        pattern = rows["id_pattern"]
-        problem = _pattern_problem(pattern)
-        if problem:
-            bad("rows.id_pattern", problem)
-        else:
-            kw["id_pattern"] = pattern
-    status_map = dict(doc.get("status_map", {}))
-    for word, status in status_map.items():
-        if not isinstance(status, str) or not status.strip():
-            bad(f"status_map.{word}", "must map to a platform status (a non-empty string)")
-    folded: dict[str, str] = {}
-    for word in status_map:
-        key = word.strip().upper()
-        if key in folded:
-            bad(f"status_map.{word}", f"same word as {folded[key]!r} (words are case-insensitive)")
-        folded[key] = word
-    if problems:
-        raise InputError(f"{source}: bad mapping", problems)
-    return Mapping(
-        columns={k: v for k, v in columns.items() if isinstance(v, str)},
-        status_map={str(k): str(v) for k, v in status_map.items()},
-        keep=keep,
-        source=source,
-        **kw,
-    )
-
-
-def _pattern_problem(pattern: object) -> str | None:
-    """Why ``pattern`` cannot serve as ``id_pattern`` (arrow's RE2 runs it), or ``None``."""
-    if not isinstance(pattern, str) or not pattern:
-        return "must be a regular expression (a non-empty string)"
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        pc.extract_regex(pa.array(["x"]), f"(?P<id>{pattern})")
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        return f"not a regular expression this reader can run: {exc}"
-    return None
+    return columns
 
 
 _AMOUNT_PREFIXES = ("amount", "betrag", "jumlah", "montant", "importe", "sotien")
