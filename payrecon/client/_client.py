@@ -430,81 +430,81 @@ class Client:
         came after every retry, :class:`Stopped` when ``stop`` was set while waiting.
         """
         url = self.base_url + path
-        retries = renewals = throttled = 0
+        tries = _Tries()
         while True:
-            if stop is not None and stop.is_set():
-                raise Stopped
+            _check(stop)
             sent_at = self.throttle.acquire(stop) if paced else time.monotonic()
-            if stop is not None and stop.is_set():
-                raise Stopped
+            _check(stop)
             # The token is taken after the wait for a slot, so it is checked (and renewed if
             # about to lapse) at the moment it leaves, not before a queue of unknown length.
-            headers = {}
             token = bearer() if bearer is not None else None
-            if token is not None:
-                headers["Authorization"] = f"Bearer {token}"
-            data = body() if callable(body) else body
-            if data is not None:
-                headers["Content-Type"] = "application/json"
-            answer: Answer | None = None
-            failure = ""
-            try:
-                resp = self._session.request(
-                    method,
-                    url,
-                    data=data,
-                    headers=headers,
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                )
-                answer = Answer(
-                    resp.status_code, resp.headers, resp.content, resp.elapsed.total_seconds()
-                )
-            except RETRY_EXCEPTIONS as exc:
-                failure = f"{type(exc).__name__}: {_scrub(str(exc))}"
-            del data  # the token request body holds the secret: do not keep it around
+            answer, failure = self._send(method, url, body, token)
+            if answer is not None and paced:
+                self.throttle.on_response(sent_at, throttled=answer.status == 429)
+            _log_try(method, path, answer, failure, tries.retries)
             if answer is not None:
-                if paced:
-                    self.throttle.on_response(sent_at, throttled=answer.status == 429)
-                log.debug(
-                    "%s %s -> %d in %.3fs (retry %d)",
-                    method,
-                    path,
-                    answer.status,
-                    answer.elapsed,
-                    retries,
-                )
                 if (
                     answer.status == 401
                     and on_unauthorized is not None
-                    and renewals < MAX_RENEWALS_PER_CALL
+                    and tries.renewals < MAX_RENEWALS_PER_CALL
                 ):
-                    renewals += 1
+                    tries.renewals += 1
                     on_unauthorized(token)
                     continue
                 if answer.status not in RETRY_STATUSES:
                     return answer
-            else:
-                log.debug("%s %s -> no answer (%s) (retry %d)", method, path, failure, retries)
-            if answer is not None and answer.status == 429:
-                if throttled >= MAX_THROTTLED_PER_CALL:
-                    return answer
-                with self._rng_lock:  # the backoff grows with the call's 429s, capped
-                    delay = self.backoff.delay(min(throttled, self.max_retries), answer, self._rng)
-                throttled += 1
-                self._sleep(delay, stop)
-                continue
-            if retries >= self.max_retries:
+            delay = self._retry_delay(answer, tries)
+            if delay is None:  # out of tries
                 if answer is not None:
                     return answer
-                break
-            with self._rng_lock:
-                delay = self.backoff.delay(retries, answer, self._rng)
-            retries += 1
+                raise TransportError(
+                    f"no answer after {tries.retries + 1} attempt(s): {failure}",
+                    method=method,
+                    path=path,
+                )
             self._sleep(delay, stop)
-        raise TransportError(
-            f"no answer after {retries + 1} attempt(s): {failure}", method=method, path=path
-        )
+
+    def _send(
+        self, method: str, url: str, body: bytes | Callable[[], bytes] | None, token: str | None
+    ) -> tuple[Answer | None, str]:
+        """One HTTP exchange: the answer, or ``None`` and what went wrong. The body is built
+        here (a token request's holds the secret), so it lives only as long as this frame."""
+        headers = {}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        data = body() if callable(body) else body
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            resp = self._session.request(
+                method, url, data=data, headers=headers, timeout=self.timeout, allow_redirects=False
+            )
+        except RETRY_EXCEPTIONS as exc:
+            return None, f"{type(exc).__name__}: {_scrub(str(exc))}"
+        return Answer(
+            resp.status_code, resp.headers, resp.content, resp.elapsed.total_seconds()
+        ), ""
+
+    def _retry_delay(self, answer: Answer | None, tries: _Tries) -> float | None:
+        """Seconds to wait before trying again, or ``None`` when this call is out of tries.
+
+        A 429 is the platform saying "later", not a fault: it draws on a budget of its own
+        (:data:`MAX_THROTTLED_PER_CALL`) and waits what ``Retry-After`` says, or a backoff that
+        grows with the call's 429s. Anything else retryable draws on ``max_retries``.
+        """
+        throttled = answer is not None and answer.status == 429
+        if throttled and tries.throttled >= MAX_THROTTLED_PER_CALL:
+            return None
+        if not throttled and tries.retries >= self.max_retries:
+            return None
+        step = min(tries.throttled, self.max_retries) if throttled else tries.retries
+        with self._rng_lock:
+            delay = self.backoff.delay(step, answer, self._rng)
+        if throttled:
+            tries.throttled += 1
+        else:
+            tries.retries += 1
+        return delay
 
     # ------------------------------------------------------------------ tokens
 
@@ -787,6 +787,29 @@ class Client:
         from payrecon.statuses._table import statuses_frame
 
         return statuses_frame(self.fetch(ids, sink=store, refresh=refresh, progress=progress))
+
+
+@dataclass(slots=True)
+class _Tries:
+    """What one call has met so far: retries (errors, 5xx), renewals (401), and 429s."""
+
+    retries: int = 0
+    renewals: int = 0
+    throttled: int = 0
+
+
+def _check(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise Stopped
+
+
+def _log_try(method: str, path: str, answer: Answer | None, failure: str, retry: int) -> None:
+    if answer is not None:
+        log.debug(
+            "%s %s -> %d in %.3fs (retry %d)", method, path, answer.status, answer.elapsed, retry
+        )
+    else:
+        log.debug("%s %s -> no answer (%s) (retry %d)", method, path, failure, retry)
 
 
 def _check_id(id_payout: object) -> None:
