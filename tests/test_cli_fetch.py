@@ -166,14 +166,20 @@ def test_ctrl_c_on_a_slow_platform_exits_at_once_and_keeps_every_id(tmp_path: Pa
             "PAYRECON_SECRET": slow.secret,
         }
         proc = subprocess.Popen(
-            [sys.executable, "-m", "payrecon", "fetch", str(ids), *QUIET_OUT],
+            [sys.executable, "-m", "payrecon", "-v", "fetch", str(ids), *QUIET_OUT],
             cwd=tmp_path,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(1.5)  # the token call (slow too) is in flight
+        assert proc.stderr is not None
+        seen = ""
+        while "fetch: 50 ids" not in seen:  # the fetch has begun (on a busy machine, not at once)
+            line = proc.stderr.readline()
+            assert line, f"the command ended first: {seen}"
+            seen += line
+        time.sleep(0.5)  # the token call (slow too) is in flight
         start = time.monotonic()
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=25)

@@ -682,41 +682,35 @@ class Client:
             Other failures.
         """
         _check_id(id_payout)
-        if isinstance(amount, float | bool):
-            raise InputError("amount must be a Decimal, int or decimal string, never a float")
-        try:
-            money = Decimal(amount) if not isinstance(amount, Decimal) else amount
-        except ArithmeticError:
-            raise InputError(f"amount {amount!r} is not a number") from None
+        money = _exact_amount(amount)
         if method not in PAYOUT_METHODS:
             log.info("payment method %r is not one the platform documents", method)
-        payment_method: dict[str, Any] = {
-            "paymentMethodCode": method,
-            "account": {k: v for k, v in account.items() if v not in (None, "")},
-        }
-        for key, value in (
-            ("paymentOperatorCode", operator),
-            ("emailAddress", email),
-            ("remark", remark),
-        ):
-            if value:
-                payment_method[key] = value
-        payload: dict[str, Any] = {
-            "paymentRequested": {"money": {"amount": money, "currencyCode": currency}},
-            "paymentMethod": payment_method,
-        }
-        if callback_url:
-            if callback_key is None and store is not None:
-                from payrecon.receiver._keys import key_for_store
+        if callback_url and callback_key is None and store is not None:
+            from payrecon.receiver._keys import key_for_store
 
-                callback_key = key_for_store(store.path)
-            if callback_key is not None:
-                callback_url = callback_key.signed_url(callback_url, id_payout)
-            payload["callbackUrl"] = callback_url
-        if customer_ip:
-            payload["customerIp"] = customer_ip
-        body = _json_body(payload)
+            callback_key = key_for_store(store.path)
+        if callback_url and callback_key is not None:
+            callback_url = callback_key.signed_url(callback_url, id_payout)
+        payload = _payout_payload(
+            money,
+            currency,
+            method,
+            account,
+            optional={"paymentOperatorCode": operator, "emailAddress": email, "remark": remark},
+            callback_url=callback_url,
+            customer_ip=customer_ip,
+        )
+        accepted = self._post_payout(id_payout, _json_body(payload), money, currency)
+        if store is not None:
+            store.register([id_payout], "created")
+        return accepted
 
+    def _post_payout(
+        self, id_payout: str, body: bytes, money: Decimal, currency: str
+    ) -> PayoutAccepted:
+        """``POST /payouts/{id}`` under a token naming that POST and the GET that may follow:
+        a retried POST that meets 409 may have been accepted the first time (its answer lost),
+        so the payout is read back, and counted accepted when it matches."""
         post_op = payout_operation("POST", id_payout)
         tokens = self._token_set([post_op, payout_operation("GET", id_payout)])
         path = f"/payouts/{id_payout}"
@@ -734,23 +728,15 @@ class Client:
             bearer=bearer,
             on_unauthorized=lambda sent: tokens.renew_after_401(post_op, sent),
         )
-        accepted: PayoutAccepted | None = None
         if answer.status == 201:
             data = _body(answer)
-            accepted = _accepted(
-                id_payout, data if isinstance(data, Mapping) else {}, money, currency
-            )
-        elif answer.status == 409 and attempts > 1:
-            # An earlier attempt may have been accepted before its answer was lost.
+            return _accepted(id_payout, data if isinstance(data, Mapping) else {}, money, currency)
+        if answer.status == 409 and attempts > 1:
             detail = self._get_detail(id_payout, tokens)
             if detail.amount == money and detail.currency == currency:
                 log.info("POST %s: 409 on a retry; the payout matches, counted accepted", path)
-                accepted = _accepted(id_payout, detail.raw, money, currency)
-        if accepted is None:
-            raise error_for(answer, "POST", path)
-        if store is not None:
-            store.register([id_payout], "created")
-        return accepted
+                return _accepted(id_payout, detail.raw, money, currency)
+        raise error_for(answer, "POST", path)
 
     # ------------------------------------------------------------------ bulk
 
@@ -787,6 +773,44 @@ class Client:
         from payrecon.statuses._table import statuses_frame
 
         return statuses_frame(self.fetch(ids, sink=store, refresh=refresh, progress=progress))
+
+
+def _exact_amount(amount: Decimal | int | str) -> Decimal:
+    """The amount as an exact decimal; a float (or a bool) is refused, never rounded."""
+    if isinstance(amount, float | bool):
+        raise InputError("amount must be a Decimal, int or decimal string, never a float")
+    try:
+        return Decimal(amount) if not isinstance(amount, Decimal) else amount
+    except ArithmeticError:
+        raise InputError(f"amount {amount!r} is not a number") from None
+
+
+def _payout_payload(
+    money: Decimal,
+    currency: str,
+    method: str,
+    account: Mapping[str, str],
+    *,
+    optional: Mapping[str, str | None],
+    callback_url: str | None,
+    customer_ip: str | None,
+) -> dict[str, Any]:
+    """The documented body of ``POST /payouts/{id}`` (§3.2); fields left empty are omitted,
+    never sent as ``""``."""
+    payment_method: dict[str, Any] = {
+        "paymentMethodCode": method,
+        "account": {k: v for k, v in account.items() if v not in (None, "")},
+    }
+    payment_method.update({key: value for key, value in optional.items() if value})
+    payload: dict[str, Any] = {
+        "paymentRequested": {"money": {"amount": money, "currencyCode": currency}},
+        "paymentMethod": payment_method,
+    }
+    if callback_url:
+        payload["callbackUrl"] = callback_url
+    if customer_ip:
+        payload["customerIp"] = customer_ip
+    return payload
 
 
 @dataclass(slots=True)
