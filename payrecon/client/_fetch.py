@@ -43,6 +43,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
 
@@ -120,6 +121,21 @@ def interactive() -> bool:
         return sys.stderr.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+@dataclass
+class _Flight:
+    """A run's moving parts: ids without a token yet, tokens being minted (with their batch's
+    size), ids ready with their token, calls in flight, and futures done (as they finish)."""
+
+    queue: deque[str]
+    minting: dict[Future[tuple[list[str], TokenSet]], int] = field(default_factory=dict)
+    ready: deque[tuple[str, TokenSet]] = field(default_factory=deque)
+    inflight: dict[Future[FetchOutcome | None], str] = field(default_factory=dict)
+    finished: SimpleQueue[Future[Any]] = field(default_factory=SimpleQueue)
+
+    def busy(self) -> bool:
+        return bool(self.queue or self.minting or self.ready or self.inflight)
 
 
 class BulkFetch:
@@ -216,11 +232,7 @@ class BulkFetch:
         from tqdm.auto import tqdm
 
         client = self.client
-        queue: deque[str] = deque(todo)
-        minting: dict[Future[tuple[list[str], TokenSet]], int] = {}
-        ready: deque[tuple[str, TokenSet]] = deque()
-        inflight: dict[Future[FetchOutcome | None], str] = {}
-        pacer = client.throttle
+        flight = _Flight(deque(todo))
         mint_pool = ThreadPoolExecutor(client.token_workers, thread_name_prefix="payrecon-token")
         # Threads are made as calls need them (up to the cap) and reused after.
         get_pool = ThreadPoolExecutor(client.concurrency, thread_name_prefix="payrecon-get")
@@ -232,60 +244,22 @@ class BulkFetch:
             desc="payouts",
             dynamic_ncols=True,
         )
-        finished: SimpleQueue[Future[Any]] = SimpleQueue()  # futures done, as they finish
         interrupted = False
         started = time.monotonic()
-        last_postfix = 0.0
+        reported = 0.0
         try:
-            while queue or minting or ready or inflight:
-                target = queue_target(pacer.rate)
-                # Tokens ahead of need: the ids of the next second or two, and a batch more.
-                lookahead = max(len(inflight), 2 * target) + 2 * client.tokens.max_operations
-                ahead = len(ready) + sum(minting.values())
-                while queue and len(minting) < client.token_workers and ahead < lookahead:
-                    cap = client.tokens.max_operations
-                    chunk = [queue.popleft() for _ in range(min(cap, len(queue)))]
-                    mint = mint_pool.submit(self._mint, chunk)
-                    minting[mint] = len(chunk)
-                    mint.add_done_callback(finished.put)
-                    ahead += len(chunk)
-                # A new call whenever few wait for the pacer: in flight = rate x time per call.
-                while (
-                    ready
-                    and len(inflight) < client.concurrency
-                    and self._unstarted + pacer.waiting < target
-                ):
-                    id_payout, tokens = ready.popleft()
-                    with self._lock:
-                        self._unstarted += 1
-                    get = get_pool.submit(self._fetch_one, id_payout, tokens)
-                    inflight[get] = id_payout
-                    get.add_done_callback(finished.put)
-                self.peak_in_flight = max(self.peak_in_flight, len(inflight))
-                for fut in self._finished(finished):
-                    if fut in minting:
-                        del minting[fut]
-                        chunk, tokens = fut.result()  # raises what stops the run
-                        ready.extend((i, tokens) for i in chunk)
-                    elif fut in inflight:
-                        self._collect(fut, inflight.pop(fut), outcomes, bar)
-                now = time.monotonic()
-                if now - last_postfix > 0.5:
-                    last_postfix = now
-                    if self.progress:
-                        bar.set_postfix(rate=f"{pacer.rate:.0f}/s", refresh=False)
-                    log.debug(
-                        "pace %.0f/s, %d in flight, %d waiting, %s",
-                        pacer.rate,
-                        len(inflight),
-                        pacer.waiting + self._unstarted,
-                        pacer.stats(),
-                    )
+            while flight.busy():
+                target = queue_target(client.throttle.rate)
+                self._mint_ahead(flight, mint_pool, target)
+                self._start_calls(flight, get_pool, target)
+                self.peak_in_flight = max(self.peak_in_flight, len(flight.inflight))
+                self._take_finished(flight, outcomes, bar)
+                reported = self._report_pace(flight, bar, reported)
         except KeyboardInterrupt:
             interrupted = True
             log.warning("interrupted: stopping; ids not fetched are marked %r", INTERRUPTED)
         except PlatformError:  # credentials refused, token endpoint unreachable: stop the run
-            self._stop(get_pool, mint_pool, inflight, outcomes, bar, grace=0.0)
+            self._stop(get_pool, mint_pool, flight.inflight, outcomes, bar, grace=0.0)
             raise
         finally:
             if not interrupted and not self.stop.is_set():
@@ -293,14 +267,69 @@ class BulkFetch:
                 mint_pool.shutdown(wait=True)
             bar.close()
         if interrupted:
-            self._stop(get_pool, mint_pool, inflight, outcomes, bar, grace=INTERRUPT_GRACE)
+            self._stop(get_pool, mint_pool, flight.inflight, outcomes, bar, grace=INTERRUPT_GRACE)
             self._mark_interrupted(todo, outcomes)
         log.info(
-            "fetched %d ids in %.1fs (%s)",
-            len(todo),
-            time.monotonic() - started,
-            client.throttle,
+            "fetched %d ids in %.1fs (%s)", len(todo), time.monotonic() - started, client.throttle
         )
+
+    def _mint_ahead(self, flight: _Flight, pool: ThreadPoolExecutor, target: int) -> None:
+        """Tokens ahead of need: the ids of the next second or two, and a batch more, so no GET
+        waits for its token."""
+        tokens = self.client.tokens
+        lookahead = max(len(flight.inflight), 2 * target) + 2 * tokens.max_operations
+        ahead = len(flight.ready) + sum(flight.minting.values())
+        while (
+            flight.queue and len(flight.minting) < self.client.token_workers and ahead < lookahead
+        ):
+            chunk = [
+                flight.queue.popleft() for _ in range(min(tokens.max_operations, len(flight.queue)))
+            ]
+            mint = pool.submit(self._mint, chunk)
+            flight.minting[mint] = len(chunk)
+            mint.add_done_callback(flight.finished.put)
+            ahead += len(chunk)
+
+    def _start_calls(self, flight: _Flight, pool: ThreadPoolExecutor, target: int) -> None:
+        """A new call whenever few wait for the pacer: so in flight = rate x time per call."""
+        while (
+            flight.ready
+            and len(flight.inflight) < self.client.concurrency
+            and self._unstarted + self.client.throttle.waiting < target
+        ):
+            id_payout, tokens = flight.ready.popleft()
+            with self._lock:
+                self._unstarted += 1
+            get = pool.submit(self._fetch_one, id_payout, tokens)
+            flight.inflight[get] = id_payout
+            get.add_done_callback(flight.finished.put)
+
+    def _take_finished(self, flight: _Flight, outcomes: dict[str, FetchOutcome], bar: Any) -> None:
+        """Tokens minted join the ready ids; answers become outcomes (and go to the sink)."""
+        for fut in self._finished(flight.finished):
+            if fut in flight.minting:
+                del flight.minting[fut]
+                chunk, tokens = fut.result()  # raises what stops the run
+                flight.ready.extend((i, tokens) for i in chunk)
+            elif fut in flight.inflight:
+                self._collect(fut, flight.inflight.pop(fut), outcomes, bar)
+
+    def _report_pace(self, flight: _Flight, bar: Any, reported: float) -> float:
+        """The pace on the progress bar and in the debug log, twice a second at most."""
+        now = time.monotonic()
+        if now - reported <= 0.5:
+            return reported
+        pacer = self.client.throttle
+        if self.progress:
+            bar.set_postfix(rate=f"{pacer.rate:.0f}/s", refresh=False)
+        log.debug(
+            "pace %.0f/s, %d in flight, %d waiting, %s",
+            pacer.rate,
+            len(flight.inflight),
+            pacer.waiting + self._unstarted,
+            pacer.stats(),
+        )
+        return now
 
     @staticmethod
     def _finished(finished: SimpleQueue[Future[Any]]) -> list[Future[Any]]:
