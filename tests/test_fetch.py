@@ -158,8 +158,12 @@ def test_interrupt_returns_every_id(tmp_path: Path) -> None:
     interrupted = [o for o in outcomes if o.error == "interrupted"]
     assert len(fetched) >= 20 and interrupted
     assert len(fetched) + len(interrupted) == len(expected)
-    # What was fetched was recorded; what was not fetched carries no status.
-    assert {o.id_payout for o in fetched} == {o.id_payout for o in sink.recorded}
+    # What was fetched was recorded; what was not fetched carries no status. The one answer
+    # whose recording the interrupt cut short is ``interrupted`` in the table (the store may or
+    # may not have it): the table never shows an answer the store lacks.
+    recorded = {o.id_payout for o in sink.recorded}
+    assert {o.id_payout for o in fetched} <= recorded
+    assert len(recorded - {o.id_payout for o in fetched}) <= 1
     assert all(o.detail is None and o.http_status is None for o in interrupted)
 
 

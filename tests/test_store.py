@@ -317,3 +317,21 @@ def test_dumps_exact_round_trips(value: Any) -> None:
     # and the same types: a Decimal stays a Decimal (or an int when it was written as one)
     if isinstance(value, Decimal):
         assert isinstance(again, Decimal | int)
+
+
+def test_a_write_cut_short_by_a_signal_does_not_wedge_the_store(tmp_path: Path) -> None:
+    # What SIGTERM (turned into KeyboardInterrupt) leaves when it lands between a write's BEGIN
+    # and its ``try``: an open transaction holding half a write. The next write, on the way out
+    # of the interrupted fetch, used to fail ("cannot start a transaction within a transaction")
+    # and the command exited 2 instead of writing its table.
+    with open_store(tmp_path / "s.db", base_url=URL, merchant_code=MERCHANT) as store:
+        assert store is not None
+        store._conn.execute("BEGIN IMMEDIATE")
+        store._conn.execute(
+            "INSERT INTO known_ids (id_payout, source, first_seen_at)"
+            " VALUES ('HALF', 'fetched', '')"
+        )
+        store.register(["PO-1"], "imported")
+        store.remember_pace(123.4)
+        assert store.known_ids() == ["PO-1"]  # the half write was never committed: gone
+        assert store.learned_pace() == 123.4

@@ -355,9 +355,11 @@ class BulkFetch:
         outcome = fut.result()  # CredentialsError from a renewal stops the run
         if outcome is None:
             return
-        outcomes[id_payout] = outcome
+        # Kept first, then counted: if Ctrl-C or SIGTERM lands while the store writes, the id
+        # is ``interrupted`` in the table, so the table never shows an answer the store lacks.
         if self.sink is not None:
             self.sink.record(outcome)
+        outcomes[id_payout] = outcome
         bar.update(1)
 
     def _stop(

@@ -337,6 +337,10 @@ class Store:
         """One write transaction, taking the write lock up front so it never deadlocks."""
         if self.readonly:
             raise StoreError(f"{self.path}: opened read-only; it cannot be written")
+        if self._conn.in_transaction:
+            # A write interrupted (Ctrl-C, SIGTERM) between its BEGIN and its ``try`` left its
+            # transaction open; what it wrote was never committed, so it is dropped here.
+            self._conn.execute("ROLLBACK")
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
