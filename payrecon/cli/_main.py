@@ -240,6 +240,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _configure_logging(verbosity: int) -> None:
+    """Warnings by default, ``-v`` info, ``-vv`` debug: all on stderr, beside the results."""
     level = logging.WARNING - 10 * min(verbosity, 2)
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
@@ -247,6 +248,7 @@ def _configure_logging(verbosity: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code: the one place an error becomes its code."""
     parser = build_parser()
     args = parser.parse_args(argv)  # usage errors exit 2 through argparse
     _configure_logging(args.verbose)

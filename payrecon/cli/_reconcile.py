@@ -8,7 +8,7 @@ failing proof (exit 5) still leaves them to look at; then ``--fail-on`` (exit 4)
 summary for logs is printed last.
 
 Nothing heavy is imported at the top of this module: ``payrecon --help`` imports it to build the
-parser, and pandas is imported only once the arguments are known to be good.
+parser. pandas comes with the first step (``payrecon.cli._schedule`` needs the categories).
 
 Two speed tricks live here (``payrecon._speed``, ``docs/performance.md``), each in one function
 with one call, so that removing one is deleting that function and its call:
@@ -125,7 +125,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     fails; the last line printed is always the one-line summary for logs.
     """
     usage = _check_usage(args)
-    from payrecon.cli._recurring import Extras  # pandas, now that the arguments are good
+    from payrecon.cli._recurring import Extras
     from payrecon.cli._runtime import reuse_freed_memory
 
     confirmations = _read_confirmations(args)
@@ -234,7 +234,7 @@ def _read_confirmations(args: argparse.Namespace) -> Sequence[Confirmation]:
 
 def _read_statuses_early(args: argparse.Namespace) -> Callable[[], pd.DataFrame] | None:
     """Speed trick ``early_statuses``: with ``--statuses``, a thread parses the file from now
-    (arrow, outside the GIL) while this thread imports the core and reads the ledger; the frame
+    (arrow, outside the GIL) while this thread reads the fee schedule and the ledger; the frame
     is made on that thread too. Returns what waits for it, or None (then it is read in turn)."""
     if args.statuses is None or not speed_trick("early_statuses"):
         return None
