@@ -18,9 +18,8 @@ SPEED_OFF = "PAYRECON_SPEED_OFF"
 #: Every speed trick, with where it lives. ``docs/performance.md`` gives what each is worth.
 TRICKS: dict[str, str] = {
     "jemalloc": "arrow allocates from jemalloc (runtime.reuse_freed_memory)",
-    "early_statuses": "a thread parses the statuses CSV while pandas imports (cli)",
-    "side_imports": "a thread imports the report modules while the core runs (cli)",
-    "parallel_write": "rows.csv etc. are written beside report.html (cli)",
+    "early_statuses": "a thread parses the statuses CSV while the ledger is read (cli._reconcile)",
+    "side_imports": "a thread imports the report modules while the core runs (cli._reconcile)",
     "aligned_match": "a statuses table in ledger order is matched without a join (core._match)",
     "parallel_csv": "big CSVs are serialised in slices on two threads (csvout)",
 }

@@ -39,8 +39,13 @@ from typing import TYPE_CHECKING
 from payrecon.errors import InputError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from payrecon.client._client import Client
+    from payrecon.core.fees import FeeSchedule
     from payrecon.core.result import Reconciliation
     from payrecon.sandbox import Sandbox
+    from payrecon.store._store import Store
 
 #: Where the demo data lives: ``data/`` beside the package in a source checkout.
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"  # payrecon/cli/_demo.py: the checkout
@@ -148,19 +153,19 @@ def run_demo(
     progress: bool | None = None,
     echo: Callable[[str], None] = print,
 ) -> DemoResult:
-    """Run the demo end to end and write its outputs into ``out``; see the module docstring."""
-    from payrecon.cli._recurring import Extras, finish, gather
+    """Run the demo end to end and write its outputs into ``out``; see the module docstring.
+
+    Every data file is found, and today's ledger read, before the sandbox starts: missing demo
+    data is a clear error, not a half-run demo.
+    """
     from payrecon.client.ids import read_ids
-    from payrecon.core import reconcile
-    from payrecon.core._changes import record_run
     from payrecon.core.fees import FeeSchedule
     from payrecon.ledger import read_ledger
     from payrecon.store._store import Store
 
     started = time.monotonic()
     paths = {name: data_file(name, data_dir) for name in DEMO_FILES}
-    mapping = paths["demo_mapping.toml"]
-    ledger = read_ledger(paths["demo_ledger.csv"], mapping)
+    ledger = read_ledger(paths["demo_ledger.csv"], paths["demo_mapping.toml"])
     platform_ids = read_ids(paths["demo_ids.txt"])
     schedule = FeeSchedule.load(paths["fee_schedule.toml"])
     with (
@@ -173,51 +178,96 @@ def run_demo(
         with Store(
             Path(tmp) / "demo.db", base_url=sb.base_url, merchant_code=sb.merchant_code
         ) as store:
-            # Yesterday, as the morning job saw it; then the platform as it stands today.
-            sb.seed(paths["demo_payouts_previous.csv"])
-            before = read_ledger(paths["demo_ledger_previous.csv"], mapping)
-            wanted = [i for i in dict.fromkeys([*before["id_payout"], *platform_ids]) if i]
-            yesterday = reconcile(
-                before,
-                client.fetch_statuses(wanted, store=store, progress=progress),
-                ids=platform_ids,
-                fee_schedule=schedule,
-                ledger_source=_shown(paths["demo_ledger_previous.csv"]),
-            )
-            record_run(store, yesterday, name=RUN_NAME)
-            echo(f"reconciled yesterday's export first: {len(yesterday.exceptions)} exceptions")
-            sb.seed(paths["demo_payouts.csv"])
-            received = 0
-            live_ids: tuple[str, ...] = ()
-            if live:
-                received = create_live_payouts(sb, client, store)
-                live_ids = tuple(p[0] for p in LIVE_PAYOUTS)
-                echo(
-                    f"created {len(live_ids)} payouts live (token, POST with callbackUrl, "
-                    f"callback, GET): {received} callbacks received"
-                )
-            ids = [*platform_ids, *live_ids]
-            wanted = [i for i in dict.fromkeys([*ledger["id_payout"], *ids]) if i]  # no id: no call
-            # The platform calls back on every status change, reversals included; a receiver
-            # (`payrecon callbacks`) then fetches the payout into the store. Here: the payouts
-            # whose status changed overnight are the ones in yesterday's seed file.
-            changed = read_ids(paths["demo_payouts_previous.csv"])  # its id_payout column
-            client.fetch(changed, sink=store, refresh=True, progress=False)
-            statuses = client.fetch_statuses(wanted, store=store, progress=progress)
-            extras = Extras()
-            gather(store, client, extras)
-            rec = reconcile(
-                ledger,
-                statuses,
-                ids=ids,
-                fee_schedule=schedule,
-                ledger_source=_shown(paths["demo_ledger.csv"]),
-                base_url=f"{sb.base_url} (payrecon.sandbox, in-process)",
-                regressions=extras.regressions,
-            )
-            rec = finish(rec, extras, store, RUN_NAME)
+            demo = _Session(sb, client, store, paths, platform_ids, schedule, progress)
+            _reconcile_yesterday(demo, echo)
+            sb.seed(paths["demo_payouts.csv"])  # the platform as it stands today
+            received, live_ids = _create_live(demo, live, echo)
+            rec = _reconcile_today(demo, ledger, live_ids)
     files = write_outputs(rec, out)
     return DemoResult(rec, files, live_ids, received, time.monotonic() - started)
+
+
+@dataclass(frozen=True)
+class _Session:
+    """What the demo's steps share: the sandbox, a client of it, the store, the data files, the
+    platform's own list of payout ids, the contract's fee schedule, and whether to show progress."""
+
+    sb: Sandbox
+    client: Client
+    store: Store
+    paths: dict[str, Path]
+    platform_ids: list[str]
+    schedule: FeeSchedule
+    progress: bool | None
+
+
+def _reconcile_yesterday(demo: _Session, echo: Callable[[str], None]) -> None:
+    """Yesterday, as the morning job saw it: the platform as it stood then against yesterday's
+    export, recorded as the run :data:`RUN_NAME`, so that today's run shows what changed."""
+    from payrecon.core import reconcile
+    from payrecon.core._changes import record_run
+    from payrecon.ledger import read_ledger
+
+    demo.sb.seed(demo.paths["demo_payouts_previous.csv"])
+    before = read_ledger(demo.paths["demo_ledger_previous.csv"], demo.paths["demo_mapping.toml"])
+    wanted = [i for i in dict.fromkeys([*before["id_payout"], *demo.platform_ids]) if i]
+    yesterday = reconcile(
+        before,
+        demo.client.fetch_statuses(wanted, store=demo.store, progress=demo.progress),
+        ids=demo.platform_ids,
+        fee_schedule=demo.schedule,
+        ledger_source=_shown(demo.paths["demo_ledger_previous.csv"]),
+    )
+    record_run(demo.store, yesterday, name=RUN_NAME)
+    echo(f"reconciled yesterday's export first: {len(yesterday.exceptions)} exceptions")
+
+
+def _create_live(
+    demo: _Session, live: bool, echo: Callable[[str], None]
+) -> tuple[int, tuple[str, ...]]:
+    """With ``live``, :data:`LIVE_PAYOUTS` created the payout guide's way; the callbacks received
+    and the ids created, which today's run asks for beside the platform's list."""
+    if not live:
+        return 0, ()
+    received = create_live_payouts(demo.sb, demo.client, demo.store)
+    live_ids = tuple(p[0] for p in LIVE_PAYOUTS)
+    echo(
+        f"created {len(live_ids)} payouts live (token, POST with callbackUrl, "
+        f"callback, GET): {received} callbacks received"
+    )
+    return received, live_ids
+
+
+def _reconcile_today(
+    demo: _Session, ledger: pd.DataFrame, live_ids: tuple[str, ...]
+) -> Reconciliation:
+    """Today's export against the platform now, as a recurring run: the payouts that changed
+    overnight fetched again, every other final one from the store, then the regressions and the
+    balances, and the run recorded under :data:`RUN_NAME` (which gives the changes)."""
+    from payrecon.cli._recurring import Extras, finish, gather
+    from payrecon.client.ids import read_ids
+    from payrecon.core import reconcile
+
+    ids = [*demo.platform_ids, *live_ids]
+    wanted = [i for i in dict.fromkeys([*ledger["id_payout"], *ids]) if i]  # no id: no call
+    # The platform calls back on every status change, reversals included; a receiver
+    # (`payrecon callbacks`) then fetches the payout into the store. Here: the payouts
+    # whose status changed overnight are the ones in yesterday's seed file.
+    changed = read_ids(demo.paths["demo_payouts_previous.csv"])  # its id_payout column
+    demo.client.fetch(changed, sink=demo.store, refresh=True, progress=False)
+    statuses = demo.client.fetch_statuses(wanted, store=demo.store, progress=demo.progress)
+    extras = Extras()
+    gather(demo.store, demo.client, extras)
+    rec = reconcile(
+        ledger,
+        statuses,
+        ids=ids,
+        fee_schedule=demo.schedule,
+        ledger_source=_shown(demo.paths["demo_ledger.csv"]),
+        base_url=f"{demo.sb.base_url} (payrecon.sandbox, in-process)",
+        regressions=extras.regressions,
+    )
+    return finish(rec, extras, demo.store, RUN_NAME)
 
 
 def write_outputs(rec: Reconciliation, out: Path) -> dict[str, Path]:
