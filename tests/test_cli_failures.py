@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from payrecon.cli._main import main
+from payrecon.cli import main
 from payrecon.sandbox import Sandbox, SandboxConfig, running
 
 DATA = Path(__file__).resolve().parent.parent / "data"

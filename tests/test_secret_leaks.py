@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from payrecon.cli._main import main
-from payrecon.client._client import Client
+from payrecon.cli import main
+from payrecon.client import Client
 from payrecon.config import Settings
 from payrecon.sandbox import Merchant, SandboxConfig, running
 
