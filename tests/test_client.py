@@ -5,6 +5,7 @@ shape is exercised without mocking the HTTP stack away."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -15,7 +16,8 @@ from typing import Any
 import pytest
 
 from payrecon import __version__
-from payrecon.client._client import Backoff, Client
+from payrecon.client import Client
+from payrecon.client._client import Backoff
 from payrecon.errors import (
     BadRequest,
     BusinessError,
@@ -273,6 +275,27 @@ def test_headers_on_every_call(stub: Stub) -> None:
         assert headers["Accept"] == "application/json"
         assert f"payrecon/{__version__}" in headers["User-Agent"]
         assert ("Authorization" in headers) == (method == "GET")
+
+
+def test_calls_in_flight_reuse_their_connections(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each call in flight gets a connection that goes back into the pool afterwards: none is
+    thrown away for want of room (urllib3 warns when it does), so a long fetch does not open a
+    new connection per call. The default pool (10) is smaller than these 16 calls."""
+    from payrecon.sandbox import Faults
+
+    ids = [f"POOL-{i}" for i in range(120)]
+    seed = tmp_path / "seed.csv"
+    seed.write_text(
+        "id_payout,amount,currency,status\n" + "".join(f"{i},1,USD,SUCCESS\n" for i in ids)
+    )
+    caplog.set_level(logging.WARNING, logger="urllib3")
+    with running(SandboxConfig(final_after=0, faults=Faults(latency=0.2))) as sb:
+        sb.seed(seed)
+        table = sb.client(concurrency=16).fetch_statuses(ids, progress=False)
+    assert table["error"].tolist() == [""] * len(ids)
+    assert not [r.getMessage() for r in caplog.records if "pool is full" in r.getMessage()]
 
 
 @pytest.mark.parametrize(
