@@ -197,9 +197,10 @@ def test_a_callback_the_platform_cannot_confirm_is_kept_with_its_error_and_is_no
         sandbox.faults.error_500_rate = 1.0  # token requests and GETs alike
         client = sandbox.client(max_retries=0)
     else:
-        sandbox.faults.latency = 2.0  # longer than the client waits for an answer
-        client = sandbox.client(max_retries=0, timeout=(5, 0.5))
-    with client, run_receiver(store, client) as receiver:
+        sandbox.faults.latency = 1.0  # longer than the client waits for an answer
+        client = sandbox.client(max_retries=0, timeout=(5, 0.2))
+    one_at_a_time = ReceiverLimits(batch=1)  # a lone id is asked about at once, not gathered
+    with client, run_receiver(store, client, limits=one_at_a_time) as receiver:
         r = requests.post(receiver.url + "hook", json={"idEntity": "CB-T"}, timeout=10)
         assert receiver.wait_settled(30)
         stats = receiver.stats()

@@ -334,7 +334,7 @@ def test_sigterm_stops_it_cleanly_with_slow_connections_open(sandbox: Any, tmp_p
     with Store(
         tmp_path / "cb.db", base_url=sandbox.base_url, merchant_code=sandbox.merchant_code
     ) as s:
-        with run_receiver(s, sandbox.client()) as receiver:
+        with run_receiver(s, sandbox.client(), limits=ReceiverLimits(batch=1)) as receiver:
             assert receiver.wait_settled(30)
         assert sorted(s.callbacks()["id_payout"]) == ["TERM-1", "TERM-2"]
         assert sorted(s.known_ids()) == ["TERM-1", "TERM-2"]
