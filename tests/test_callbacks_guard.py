@@ -329,8 +329,10 @@ def test_sigterm_stops_it_cleanly_with_slow_connections_open(sandbox: Any, tmp_p
     assert code == 0, err[-2000:]
     assert "Traceback" not in err
     with Store.open_readonly(tmp_path / "cb.db") as s:  # what it had received is kept:
-        assert s.callbacks()["id_payout"].tolist() == ["TERM-1"]  # fetched, or on the next start
-    sandbox.faults.latency = 0.0  # TERM-2 was parked, so the next start confirms it
+        assert s.callbacks()["id_payout"].tolist()[:1] == ["TERM-1"]  # known: recorded at once
+    # TERM-2 was parked (unless a slow machine let its confirmation finish before the signal):
+    # the next start confirms it, so a stop loses no callback either way
+    sandbox.faults.latency = 0.0
     with Store(
         tmp_path / "cb.db", base_url=sandbox.base_url, merchant_code=sandbox.merchant_code
     ) as s:
