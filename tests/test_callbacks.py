@@ -328,6 +328,7 @@ def test_a_failed_fetch_is_stored_with_the_words_a_bulk_fetch_writes(
 
     store.register(["ERR-1"], "imported")
     sandbox.faults.error_429_rate = 1.0  # every GET throttled (tokens still issued)
+    sandbox.faults.error_429_retry_after = 0.05  # the words and counts, not the waits, matter
     client = sandbox.client(max_retries=1)
     with run_receiver(store, client) as receiver:
         requests.post(receiver.url, json={"idEntity": "ERR-1"}, timeout=10)
