@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from payrecon.sandbox import SandboxConfig, running
-from payrecon.store._store import Store
+from payrecon.store import Store
 
 
 def seed(sb: Any, tmp_path: Path, rows: list[tuple[str, str, str]]) -> None:

@@ -18,7 +18,7 @@ import requests
 from payrecon.client.records import loads
 from payrecon.errors import StoreError
 from payrecon.sandbox import Sandbox
-from payrecon.store._store import Store
+from payrecon.store import Store
 
 VERSION = {"Accept": "application/json", "X-API-Version": "2"}
 

@@ -20,14 +20,10 @@ import pytest
 import requests
 from callback_helpers import sandbox_fixture, seed, store_fixture, wait_for  # noqa: F401
 
-from payrecon.receiver._receiver import (
-    CallbackReceiver,
-    ReceiverLimits,
-    parse_callback,
-    run_receiver,
-)
-from payrecon.store._callbacks import KEPT_BODY
-from payrecon.store._store import Store
+from payrecon.client import Client
+from payrecon.receiver import CallbackReceiver, ReceiverLimits, run_receiver
+from payrecon.receiver._receiver import parse_callback
+from payrecon.store import Store
 
 
 @pytest.mark.parametrize(
@@ -155,7 +151,7 @@ def test_bad_bodies_get_400_are_kept_and_never_stop_the_receiver(
         "too_deep",
         "too_large",
     ]
-    assert cbs["body"].str.len().max() <= KEPT_BODY  # kept cut short
+    assert cbs["body"].str.len().max() <= 1024  # kept cut short, to 1 KiB
     assert store.known_ids() == []
     assert sandbox.stats().get_attempts == {}  # nothing valid was sent: nothing fetched
 
@@ -173,6 +169,46 @@ def test_a_callback_for_a_payout_the_platform_lacks_is_a_rejected_callback(
     assert store.known_ids() == []  # so never in reconcile --include-known
     cbs = store.callbacks("NO-SUCH")
     assert cbs["error"].tolist() == ["not_found"]
+
+
+def _unreachable_url() -> str:
+    """A loopback address where nothing listens: a platform that is down."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+@pytest.mark.parametrize(
+    ("trouble", "word"),
+    [("down", "transport_error"), ("5xx", "server_error"), ("timeout", "transport_error")],
+)
+def test_a_callback_the_platform_cannot_confirm_is_kept_with_its_error_and_is_no_payout(
+    sandbox: Any, store: Store, tmp_path: Path, trouble: str, word: str
+) -> None:
+    """The platform has the payout, but cannot say so while the receiver asks: the callback is
+    kept with the fetch's error word (the same words a bulk fetch writes), and the id does not
+    enter the register, the statuses or the history on the word of a callback alone."""
+    seed(sandbox, tmp_path, [("CB-T", "5.00", "SUCCESS")])
+    if trouble == "down":
+        client = Client(_unreachable_url(), sandbox.merchant_code, sandbox.secret, max_retries=0)
+    elif trouble == "5xx":
+        sandbox.faults.error_500_rate = 1.0  # token requests and GETs alike
+        client = sandbox.client(max_retries=0)
+    else:
+        sandbox.faults.latency = 1.0  # longer than the client waits for an answer
+        client = sandbox.client(max_retries=0, timeout=(5, 0.2))
+    one_at_a_time = ReceiverLimits(batch=1)  # a lone id is asked about at once, not gathered
+    with client, run_receiver(store, client, limits=one_at_a_time) as receiver:
+        r = requests.post(receiver.url + "hook", json={"idEntity": "CB-T"}, timeout=10)
+        assert receiver.wait_settled(30)
+        stats = receiver.stats()
+    assert r.status_code == 200  # answered at once: the platform has no reason to retry
+    assert stats.confirmed == 0 and stats.rejected == 1
+    assert store.callbacks("CB-T")["error"].tolist() == [word]
+    assert store.known_ids() == []
+    assert store.statuses(["CB-T"]).empty and store.history("CB-T").empty
 
 
 def test_callbacks_recorded_but_not_fetched_are_fetched_on_restart(
@@ -268,7 +304,7 @@ def test_the_callbacks_command_receives_until_sigterm(sandbox: Any, tmp_path: Pa
 def test_the_stats_view_reads_the_counts_from_the_store(
     sandbox: Any, store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from payrecon.cli._main import main
+    from payrecon.cli import main
 
     with run_receiver(store, sandbox.client()) as receiver:
         requests.post(receiver.url, json={"idEntity": "ST-1"}, timeout=10)
@@ -288,10 +324,11 @@ def test_the_stats_view_reads_the_counts_from_the_store(
 def test_a_failed_fetch_is_stored_with_the_words_a_bulk_fetch_writes(
     sandbox: Any, store: Store
 ) -> None:
-    from payrecon.statuses._table import statuses_frame
+    from payrecon.statuses import statuses_frame
 
     store.register(["ERR-1"], "imported")
     sandbox.faults.error_429_rate = 1.0  # every GET throttled (tokens still issued)
+    sandbox.faults.error_429_retry_after = 0.05  # the words and counts, not the waits, matter
     client = sandbox.client(max_retries=1)
     with run_receiver(store, client) as receiver:
         requests.post(receiver.url, json={"idEntity": "ERR-1"}, timeout=10)

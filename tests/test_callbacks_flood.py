@@ -15,7 +15,7 @@ sys.path.insert(0, str(BENCH))
 
 from callbacks_flood import flood  # noqa: E402
 
-from payrecon.receiver._receiver import ReceiverLimits  # noqa: E402
+from payrecon.receiver import ReceiverLimits  # noqa: E402
 
 
 def test_a_flood_of_forged_callbacks_costs_the_budget_and_no_real_callback(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 
 from payrecon.client.records import FetchOutcome, PayoutDetail
+from payrecon.core import from_store
 from payrecon.core._changes import OpenItem, diff, key_of, open_now
-from payrecon.core._regressions import find
-from payrecon.store._store import Store
+from payrecon.store import Store
 
 T0 = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 
@@ -92,8 +94,10 @@ def test_the_store_keeps_runs_and_the_last_ones_exceptions(tmp_path: Path) -> No
             pd.Timestamp(T0 + timedelta(days=d)) for d in range(3)
         ]
         assert store.last_run("other") == (T0, [])
-        kept = store._read("SELECT COUNT(DISTINCT run_seq) FROM run_exceptions")[0][0]
-        assert kept == 2  # older runs' exceptions pruned; the runs themselves kept
+    # older runs' exceptions are pruned and the runs themselves kept: only the file shows it
+    with contextlib.closing(sqlite3.connect(tmp_path / "s.db")) as conn:
+        kept = conn.execute("SELECT COUNT(DISTINCT run_seq) FROM run_exceptions").fetchone()[0]
+    assert kept == 2
 
 
 def _answer(pid: str, status: str) -> FetchOutcome:
@@ -117,7 +121,7 @@ def test_regressions_are_read_from_the_status_history(tmp_path: Path) -> None:
         }.items():
             for status in statuses:
                 store.record(_answer(pid, status))
-        found = find(store.final_flip_history()).set_index("id_payout")
+        found = from_store(store).set_index("id_payout")
         assert found["status_before"].to_dict() == {
             "R-1": "SUCCESS",
             "R-2": "SUCCESS",

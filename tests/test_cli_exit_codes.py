@@ -1,13 +1,21 @@
 """Every error becomes its exit code in one place, with one line on stderr and no traceback.
 
-The commands' own paths to each code are tested where they arise (test_cli_failures for 2 and 3,
-test_cli_schedule for 4, test_conservation for 5, the signal and pipe tests for 130/143/141);
-this pins the table itself: each error class carries its code, and ``main`` uses it.
+The commands' own paths to each code are tested where they arise, each by a real run of the
+command: 0 throughout; 2 in test_cli_failures; 3 in test_cli_fetch and
+test_cli_platform_failures; 4 in test_cli_schedule (as a process); 5 in test_conservation (a
+bug planted in the sums, the only way a proof can fail); 1 here; 130/143/141 in the signal and
+pipe tests. This file also pins the table itself: each error class carries its code, and
+``main`` uses it.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from conftest import DATA
 
 from payrecon import errors
 from payrecon.cli import _main
@@ -52,3 +60,20 @@ def test_the_codes_are_distinct_and_the_help_lists_them(capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     for code in codes:
         assert f"\n  {code} " in out, code
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_result_that_cannot_be_written_is_no_success(tmp_path: Path) -> None:
+    """Exit 1 is what payrecon did not foresee. A disk that is full under the results is one,
+    and a run whose results were lost must not exit 0 as if they had been shown."""
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "payrecon", "inspect", str(DATA / "ledger.csv")],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+        )
+    assert proc.returncode == errors.EXIT_ERROR, proc.stderr
+    assert "No space left on device" in proc.stderr

@@ -8,10 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from contract import MONEY
 
-from payrecon.cli._main import main
+from payrecon.cli import main
 from payrecon.sandbox import Sandbox, SandboxConfig, running
-from payrecon.statuses._table import MONEY, read_statuses
+from payrecon.statuses import read_statuses
 
 ENV = ("PAYRECON_BASE_URL", "PAYRECON_MERCHANT_CODE", "PAYRECON_SECRET", "PAYRECON_MAX_RETRIES")
 
@@ -147,8 +148,9 @@ QUIET_OUT = ("--out", "out.csv", "--no-store", "--no-progress")
 
 
 def test_ctrl_c_on_a_slow_platform_exits_at_once_and_keeps_every_id(tmp_path: Path) -> None:
-    # Calls in flight when Ctrl-C comes may take a minute to time out; the command must not wait
-    # for them after writing what it has (the process leaves without joining their threads).
+    # Calls in flight when Ctrl-C comes take 30 s to answer; the command must not wait for them
+    # after writing what it has (the process leaves without joining their threads). The bound on
+    # the wait below is shorter than those 30 s: a run that waited for its calls fails it.
     import os
     import signal
     import subprocess
@@ -174,17 +176,14 @@ def test_ctrl_c_on_a_slow_platform_exits_at_once_and_keeps_every_id(tmp_path: Pa
             text=True,
         )
         assert proc.stderr is not None
-        seen = ""
-        while "fetch: 50 ids" not in seen:  # the fetch has begun (on a busy machine, not at once)
+        started = ""
+        while "50 to fetch" not in started:  # logged as the calls (the token call first) begin
             line = proc.stderr.readline()
-            assert line, f"the command ended first: {seen}"
-            seen += line
-        time.sleep(0.5)  # the token call (slow too) is in flight
-        start = time.monotonic()
+            assert line, f"the command ended first: {started}"
+            started += line
+        time.sleep(1.0)  # the token call (slow too) is in flight
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=25)
-        took = time.monotonic() - start
-    assert proc.returncode == 130, err
-    assert took < 10, f"took {took:.1f} s after Ctrl-C"  # not the 30 s the calls would take
+    assert proc.returncode == 130, started + err
     table = read_statuses(tmp_path / "out.csv")
     assert len(table) == 50 and set(table["error"]) == {"interrupted"}

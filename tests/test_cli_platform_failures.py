@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from sandbox_helpers import stored_rows, wait_for_stored
 
-from payrecon.cli._main import main
+from payrecon.cli import main
 from payrecon.sandbox import Faults, Sandbox, SandboxConfig, running
-from payrecon.statuses._table import read_statuses
-from payrecon.store._store import Store
+from payrecon.statuses import read_statuses
+from payrecon.store import Store
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from conftest import SAMPLE_COUNTS
 
-from payrecon.cli._main import main
+from payrecon.cli import main
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SAMPLE = ["reconcile", str(DATA / "ledger.csv"), "--mapping", str(DATA / "mapping.toml")]

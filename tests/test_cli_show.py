@@ -16,10 +16,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from payrecon.cli._main import main
+from payrecon.cli import main
 from payrecon.client.records import FetchOutcome, PayoutDetail, loads
 from payrecon.sandbox import SandboxConfig, running
-from payrecon.store._store import Store
+from payrecon.store import Store
 from payrecon.store.story import payout_story
 
 DETAIL = loads(

@@ -15,7 +15,7 @@ from test_cli_reconcile import offline
 from payrecon.core import _assemble, reconcile
 from payrecon.core._conservation import prove
 from payrecon.errors import EXIT_PROOF, ConservationError
-from payrecon.statuses._table import conform
+from payrecon.statuses import conform
 
 D = Decimal
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -165,7 +165,7 @@ def test_a_failing_proof_writes_the_outputs_then_exits_5(
     assert (out / "rows.csv").is_file() and (out / "summary.csv").is_file()
     with pytest.raises(ConservationError):  # and the library raises at once by default
         from payrecon.ledger import read_ledger
-        from payrecon.statuses._table import read_statuses
+        from payrecon.statuses import read_statuses
 
         reconcile(
             read_ledger(DATA / "ledger.csv", DATA / "mapping.toml"),

@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from contract import MONEY_TYPE, TEXT
 
 from payrecon import csvout
 from payrecon.amounts import fraction_fits, parse_amounts
 from payrecon.core import reconcile
 from payrecon.ledger import read_ledger
-from payrecon.statuses._table import MONEY_TYPE, read_statuses, write_statuses
+from payrecon.statuses import read_statuses, write_statuses
 
 D = Decimal
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -237,7 +238,6 @@ def test_match_of_a_fetched_table_is_the_general_match(
     extra: list[str],
 ) -> None:
     from payrecon.core import _match as rc
-    from payrecon.statuses._table import TEXT
 
     args = (
         pa.chunked_array([pa.array(ledger_ids[:1], TEXT), pa.array(ledger_ids[1:], TEXT)]),

@@ -2,7 +2,7 @@
 
 Documentation goes stale when an option is renamed or dropped and nobody reruns the examples.
 This test finds each command line shown in README.md and docs/*.md and parses it (never runs it)
-with the parser ``payrecon.cli._main.build_parser`` builds, so a renamed option fails here, naming
+with the parser ``payrecon.cli.build_parser`` builds, so a renamed option fails here, naming
 the
 file and line. It also checks that every relative link in those files points at a file that
 exists.
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from payrecon.cli._main import build_parser
+from payrecon.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

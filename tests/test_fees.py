@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from contract import MONEY_TYPE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from payrecon.core.fees import FeeRule, FeeSchedule
 from payrecon.errors import InputError
-from payrecon.statuses._table import MONEY_TYPE
 
 D = Decimal
 SCHEDULE = FeeSchedule(

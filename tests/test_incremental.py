@@ -20,7 +20,7 @@ import pytest
 from sandbox_helpers import wait_for_stored
 
 from payrecon.sandbox import Faults, SandboxConfig, running
-from payrecon.store._store import Store
+from payrecon.store import Store
 
 N = 1000
 CONCURRENCY = 10
@@ -28,8 +28,8 @@ CONCURRENCY = 10
 #: The child: fetch every id into the store, print how many came from the store.
 FETCH_SCRIPT = """
 import os, sys
-from payrecon.client._client import Client
-from payrecon.store._store import Store
+from payrecon.client import Client
+from payrecon.store import Store
 
 base, merchant, ids_file, store_file, concurrency = sys.argv[1:6]
 ids = open(ids_file).read().split()

@@ -7,11 +7,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from contract import MONEY
 
 from payrecon.errors import InputError
 from payrecon.ledger import read_ledger
 from payrecon.ledger.mapping import Mapping, detect_columns, load_mapping
-from payrecon.statuses._table import MONEY
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -253,7 +253,7 @@ def test_a_currency_cell_that_is_no_code_is_a_bad_cell(tmp_path: Path) -> None:
 def test_inspect_writes_a_mapping_that_reads_the_file_the_same_way(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from payrecon.cli._main import main
+    from payrecon.cli import main
 
     exports = Path(__file__).parent / "fixtures" / "exports"
     target = tmp_path / "m.toml"

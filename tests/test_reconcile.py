@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from contract import MONEY
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +16,7 @@ from payrecon.core import reconcile
 from payrecon.core.categories import CATEGORIES
 from payrecon.core.fees import FeeRule, FeeSchedule
 from payrecon.ledger import read_ledger
-from payrecon.statuses._table import MONEY, conform
+from payrecon.statuses import conform
 
 D = Decimal
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -261,7 +262,7 @@ def test_float_money_is_refused() -> None:
 
 def test_outputs(tmp_path: Path) -> None:
     led = read_ledger(DATA / "ledger.csv", DATA / "mapping.toml")
-    from payrecon.statuses._table import read_statuses
+    from payrecon.statuses import read_statuses
 
     rec = reconcile(led, read_statuses(DATA / "statuses_sample.csv"))
     written = rec.to_csv(tmp_path)

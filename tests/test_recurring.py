@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from payrecon.cli._main import main
+from payrecon.cli import main
 from payrecon.sandbox import Sandbox, SandboxConfig, running
-from payrecon.statuses._table import conform, write_statuses
+from payrecon.statuses import conform, write_statuses
 
 SEED_HEADER = "id_payout,amount,currency,status,fee_amount,created_at,processed_at,is_test\n"
 

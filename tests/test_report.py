@@ -25,7 +25,7 @@ from payrecon.report import charts
 from payrecon.report.figures import processing_ages
 from payrecon.report.html import group_digits
 from payrecon.report.order import worst_first
-from payrecon.statuses._table import conform
+from payrecon.statuses import conform
 
 D = Decimal
 DATA = Path(__file__).resolve().parent.parent / "data"

@@ -27,8 +27,8 @@ from payrecon.client.records import FetchOutcome, PayoutDetail
 from payrecon.core import reconcile
 from payrecon.csvout import unescape_cell as csvout_unescape_cell
 from payrecon.ledger import read_ledger
-from payrecon.statuses._table import read_statuses, statuses_frame, write_statuses
-from payrecon.store._store import Store
+from payrecon.statuses import read_statuses, statuses_frame, write_statuses
+from payrecon.store import Store
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 HOSTILE = [

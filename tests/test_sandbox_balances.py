@@ -10,7 +10,6 @@ import requests
 from sandbox_helpers import VERSION, token
 
 from payrecon.client.records import loads
-from payrecon.core._balances import Balance
 from payrecon.sandbox import Merchant, SandboxConfig, running
 
 SEED = """id_payout,amount,currency,status,fee_amount,created_at,processed_at,is_test
@@ -63,7 +62,7 @@ def test_the_client_reads_balances_with_a_token_for_that_call_only(tmp_path: Pat
         )
         time.sleep(0.3)
         (inr,) = client.get_balances(["INR"])
-        assert isinstance(inr, Balance) and inr.currency == "INR"
+        assert inr.currency == "INR"
         assert inr.pending_payout_amount == Decimal("2599")
         assert inr.balance == Decimal("1000000000") - Decimal("1000") - Decimal("20")  # fee 1%+10
         assert inr.last_balance_movement is not None

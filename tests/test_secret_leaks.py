@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from payrecon.cli._main import main
-from payrecon.client._client import Client
+from payrecon.cli import main
+from payrecon.client import Client
 from payrecon.config import Settings
+from payrecon.errors import PayreconError
 from payrecon.sandbox import Merchant, SandboxConfig, running
 
 CANARY = "CANARY-s3cr3t-4f9a1b7e"
@@ -70,13 +71,13 @@ def test_secret_never_shown(
             lambda: Client(sb.base_url, "leak-test", WRONG).get_payout("L-1"),
             lambda: Client(sb.base_url, "nobody", CANARY).get_payout("L-1"),
         ):
-            with pytest.raises(Exception) as info:
+            with pytest.raises(PayreconError) as info:
                 call()
             failures.append(info.value)
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-        with pytest.raises(Exception) as info:
+        with pytest.raises(PayreconError) as info:
             Client(dead, "leak-test", CANARY, max_retries=0).get_payout("L-1")
         failures.append(info.value)
         shown += [chain_text(f) for f in failures]

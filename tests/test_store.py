@@ -6,6 +6,7 @@ through the real client and the sandbox.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from datetime import UTC, datetime
@@ -14,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from contract import STATUS_COLUMNS, dtypes_of
 from hypothesis import given
 from hypothesis import strategies as st
 
 from payrecon.client.records import FetchOutcome, PayoutDetail, loads
 from payrecon.errors import StoreError
-from payrecon.statuses._table import STATUS_COLUMNS, statuses_frame
-from payrecon.store._schema import SCHEMA_VERSION
-from payrecon.store._store import Store, dumps_exact, open_store
+from payrecon.store import Store, open_store
+from payrecon.store._store import dumps_exact
 
 URL = "http://127.0.0.1:9/"
 MERCHANT = "M-TEST"
@@ -64,8 +65,7 @@ def test_statuses_table_has_the_contract_dtypes(store: Store) -> None:
     store.record(FetchOutcome("A-2", None, 410, "not_found"))
     table = store.statuses()
     assert list(table.columns) == list(STATUS_COLUMNS)
-    expected = statuses_frame([answer("X", "SUCCESS")])
-    assert table.dtypes.to_dict() == expected.dtypes.to_dict()
+    assert dtypes_of(table) == STATUS_COLUMNS  # the same table a fetch writes
     assert table["id_payout"].tolist() == ["A-1", "A-2"]
     assert table["amount"].iloc[0] == Decimal("0.10")
     assert table["from_store"].all()
@@ -164,14 +164,21 @@ def test_pending_callbacks_are_those_newer_than_the_last_fetch(store: Store) -> 
     assert store.pending_callback_ids() == ["NEW", "NEVER"]
 
 
+def schema_version(path: Path) -> int:
+    """The schema version a store file carries (SQLite's ``user_version``)."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
 def test_reopen_keeps_everything_and_schema_version(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     with Store(path, base_url=URL, merchant_code=MERCHANT) as s:
         s.record(answer("A", "SUCCESS"))
+    created = schema_version(path)
     with Store(path, base_url=URL.rstrip("/"), merchant_code=MERCHANT) as s:
         assert set(s.known_final(["A"])) == {"A"}
+    assert schema_version(path) == created > 0  # stamped when made, kept when reopened
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("SELECT typeof(amount) FROM payouts").fetchone()[0] == "text"
     conn.close()
@@ -267,8 +274,9 @@ def test_someone_elses_sqlite_file_is_refused(tmp_path: Path) -> None:
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     Store(path, base_url=URL, merchant_code=MERCHANT).close()
+    newer = schema_version(path) + 1  # one past what this payrecon writes
     conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    conn.execute(f"PRAGMA user_version={newer}")
     conn.commit()
     conn.close()
     with pytest.raises(StoreError, match="newer payrecon"):

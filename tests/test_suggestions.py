@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from payrecon.core import reconcile
-from payrecon.statuses._table import conform
+from payrecon.statuses import conform
 
 D = Decimal
 
