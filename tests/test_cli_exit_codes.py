@@ -77,3 +77,4 @@ def test_a_result_that_cannot_be_written_is_no_success(tmp_path: Path) -> None:
         )
     assert proc.returncode == errors.EXIT_ERROR, proc.stderr
     assert "No space left on device" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -33,7 +33,7 @@ from payrecon.cli._options import add_platform_options
 from payrecon.cli._reconcile import add_reconcile_parser
 from payrecon.cli._sandbox import add_sandbox_parser
 from payrecon.cli._signals import terminate_as_interrupt
-from payrecon.errors import EXIT_OK, InputError, PayreconError
+from payrecon.errors import EXIT_ERROR, EXIT_OK, InputError, PayreconError
 
 if TYPE_CHECKING:
     from payrecon.cli._options import Subcommands
@@ -263,6 +263,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("payrecon: interrupted", file=sys.stderr)
             return interrupts.exit_code()
+        except BrokenPipeError:
+            raise  # the reader stopped reading: run() ends as a Unix tool does
+        except OSError as exc:  # a disk or a stream failed under the run: one line, exit 1
+            where = f"{exc.filename}: " if exc.filename else ""
+            print(f"payrecon: {where}{exc.strerror or exc}", file=sys.stderr)
+            return EXIT_ERROR
 
 
 def run(argv: Sequence[str] | None = None) -> NoReturn:
