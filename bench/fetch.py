@@ -145,7 +145,6 @@ def child(base_url: str, ids_file: Path, concurrency: int | None, store: Path | 
     line of figures."""
     from payrecon.client._client import Client
     from payrecon.client._fetch import BulkFetch
-    from payrecon.store import open_store
 
     ids = ids_file.read_text().split()
     if os.environ.get("BENCH_LOG"):  # the pacer's decisions, for a look at one run
@@ -160,7 +159,9 @@ def child(base_url: str, ids_file: Path, concurrency: int | None, store: Path | 
     with contextlib.ExitStack() as stack:
         client = stack.enter_context(Client(base_url, MERCHANT, SECRET, **kw))
         kept = None
-        if store is not None:
+        if store is not None:  # imported only here: the store brings pandas, 80 MB of RSS
+            from payrecon.store import open_store
+
             kept = stack.enter_context(open_store(store, base_url=base_url, merchant_code=MERCHANT))
         arrivals = Arrivals(kept)
         engine = BulkFetch(client, sink=arrivals, progress=False)

@@ -20,6 +20,7 @@ TRICKS: dict[str, str] = {
     "jemalloc": "arrow allocates from jemalloc (runtime.reuse_freed_memory)",
     "early_statuses": "a thread parses the statuses CSV while the ledger is read (cli._reconcile)",
     "side_imports": "a thread imports the report modules while the core runs (cli._reconcile)",
+    "parallel_write": "the CSV files are written beside report.html (cli._reconcile)",
     "aligned_match": "a statuses table in ledger order is matched without a join (core._match)",
     "parallel_csv": "big CSVs are serialised in slices on two threads (csvout)",
 }
